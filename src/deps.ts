@@ -1,0 +1,46 @@
+/**
+ * Effects are passed in, never reached for: the Docker engine, the clock, the reporter and
+ * the cancellation signal. `createDefaultDeps` is the one place real adapters are built.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadConfig, type DtoolConfig } from './config.js';
+import { DockerodeAdapter } from './docker/dockerode-adapter.js';
+import type { DockerPort } from './docker/port.js';
+import { silentReporter, type Reporter } from './events.js';
+import { ImageCatalog } from './run/build-image.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Deps {
+  readonly docker: DockerPort;
+  readonly config: DtoolConfig;
+  readonly images: ImageCatalog;
+  readonly reporter: Reporter;
+  readonly clock: Clock;
+  /** Aborting it stops running helpers and removes their containers. */
+  readonly signal?: AbortSignal;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export async function createDefaultDeps(options: {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly config?: Partial<DtoolConfig>;
+  readonly reporter?: Reporter;
+  readonly signal?: AbortSignal;
+  readonly docker?: DockerPort;
+} = {}): Promise<Deps> {
+  const config = await loadConfig(options.env ?? process.env, (path) => readFile(path, 'utf8'), options.config);
+  const docker = options.docker ?? new DockerodeAdapter();
+  const reporter = options.reporter ?? silentReporter;
+  return {
+    docker,
+    config,
+    images: new ImageCatalog(docker, config, reporter),
+    reporter,
+    clock: systemClock,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}

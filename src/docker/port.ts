@@ -1,0 +1,138 @@
+/**
+ * The narrow interface the library sees of a Docker engine. Only dockerode-adapter.ts
+ * implements it against a real engine; tests may implement it with a fake.
+ * Shapes follow the Engine API's JSON (PascalCase), restricted to what dtool uses.
+ */
+import type { Readable } from 'node:stream';
+
+export interface MountSpec {
+  readonly Type: 'bind' | 'volume' | 'tmpfs';
+  readonly Target: string;
+  readonly Source?: string;
+  readonly ReadOnly?: boolean;
+  readonly TmpfsOptions?: { readonly SizeBytes?: number; readonly Mode?: number };
+  readonly VolumeOptions?: { readonly Labels?: Readonly<Record<string, string>> };
+}
+
+export interface ContainerCreateOptions {
+  readonly name?: string;
+  readonly Image: string;
+  readonly Cmd?: readonly string[];
+  readonly Entrypoint?: readonly string[];
+  readonly User?: string;
+  readonly Env?: readonly string[];
+  readonly WorkingDir?: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly AttachStdout: boolean;
+  readonly AttachStderr: boolean;
+  readonly Tty: false;
+  readonly OpenStdin: boolean;
+  readonly HostConfig: {
+    readonly Mounts?: readonly MountSpec[];
+    readonly Tmpfs?: Readonly<Record<string, string>>;
+    readonly NetworkMode?: string;
+    readonly Links?: readonly string[];
+    readonly CapDrop?: readonly string[];
+    readonly CapAdd?: readonly string[];
+    readonly SecurityOpt?: readonly string[];
+    readonly ReadonlyRootfs?: boolean;
+    readonly Privileged?: boolean;
+    readonly MaskedPaths?: readonly string[];
+    readonly ReadonlyPaths?: readonly string[];
+    readonly DeviceCgroupRules?: readonly string[];
+    readonly Init?: boolean;
+    readonly PidMode?: string;
+    readonly AutoRemove?: boolean;
+  };
+}
+
+export interface EngineVersion {
+  readonly serverVersion: string;
+  readonly apiVersion: string;
+  readonly os: string;
+  readonly arch: string;
+}
+
+export interface EngineInfo {
+  readonly storageDriver: string;
+  readonly cgroupVersion: string;
+  readonly securityOptions: readonly string[];
+}
+
+export interface ImageDetails {
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly sizeBytes: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerNetwork {
+  readonly name: string;
+  readonly ipAddress: string;
+}
+
+export interface ContainerDetails {
+  readonly id: string;
+  /** Without Docker's leading slash. */
+  readonly name: string;
+  readonly image: string;
+  readonly running: boolean;
+  readonly status: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly networkMode: string;
+  readonly networks: readonly ContainerNetwork[];
+  readonly exitCode: number;
+  /** Bind and volume mounts, as `docker inspect` shows them. */
+  readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string }[];
+}
+
+export interface ContainerSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface VolumeSummary {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface BuildImageOptions {
+  readonly tags: readonly string[];
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** One call per line of build output (the `stream` field of the engine's JSON messages). */
+  readonly onOutput?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** A multiplexed (Tty: false) output stream of a container, before demultiplexing. */
+export type MultiplexedStream = NodeJS.ReadableStream;
+
+export interface DockerPort {
+  ping(): Promise<void>;
+  version(): Promise<EngineVersion>;
+  info(): Promise<EngineInfo>;
+
+  inspectImage(reference: string): Promise<ImageDetails | undefined>;
+  tagImage(imageId: string, repository: string, tag: string): Promise<void>;
+  /** Resolves with the built image's ID; rejects with ImageBuildError when the stream held an errorDetail. */
+  buildImage(context: Readable, options: BuildImageOptions): Promise<string>;
+
+  inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined>;
+  listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }): Promise<ContainerSummary[]>;
+  createContainer(options: ContainerCreateOptions): Promise<string>;
+  attachContainer(id: string): Promise<MultiplexedStream>;
+  startContainer(id: string): Promise<void>;
+  /** Resolves with the exit code once the container has stopped. */
+  waitContainer(id: string): Promise<number>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  /** Removes the container and its anonymous volumes; a container already gone is not an error. */
+  removeContainer(id: string): Promise<void>;
+  containerLogs(id: string, options: { readonly follow: boolean }): Promise<MultiplexedStream>;
+
+  listVolumes(filter: { readonly labels: readonly string[] }): Promise<VolumeSummary[]>;
+  createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+}

@@ -1,0 +1,373 @@
+/**
+ * `dtool backup`: consistent dumps of MariaDB/MySQL containers, written by the helper into
+ * the mounted output folder, verified, then committed atomically with a manifest.
+ */
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Deps } from '../../deps.js';
+import { AbortedError, DtoolError, NotFoundError, PartialFailureError, UsageError, VerifyFailedError, toDtoolError } from '../../errors.js';
+import { commitRename, writeFileAtomic } from '../../host/atomic-file.js';
+import { acquireLock } from '../../host/lock.js';
+import { ensureWritableDir } from '../../host/writable-dir.js';
+import { mapConcurrent } from '../../run/concurrency.js';
+import { runHelper } from '../../run/run-helper.js';
+import { DTOOL_VERSION } from '../../version.js';
+import type { HelperRunSpec } from '../types.js';
+import { parseCredentials, toClientCnf, type Credentials } from './credentials.js';
+import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
+import {
+  COMPRESSIONS,
+  DUMP_ENGINES,
+  MANIFEST_SUFFIX,
+  artifactName,
+  parseArtifactName,
+  type Compression,
+  type DumpEngine,
+} from './naming.js';
+import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './retention.js';
+import { linksByLabel, parseLabelSelector, parseLink, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
+import { verifyBackup, type VerifyReport } from './verify.js';
+
+export const MYSQL_TOOLS_IMAGE = 'mysql-tools';
+export const MYSQL_PORT = 3306;
+const OUT_MOUNT = '/backups';
+
+export interface BackupParams {
+  readonly links: readonly LinkSpec[];
+  readonly labels: readonly string[];
+  readonly outDir: string;
+  readonly credentialsFile: string;
+  /** Undefined: all databases. */
+  readonly databases?: readonly string[];
+  readonly engine: DumpEngine;
+  readonly compression: Compression;
+  readonly concurrency: number;
+  /** mydumper threads; undefined lets the helper use every CPU. */
+  readonly threads?: number;
+  readonly retention: RetentionPolicy;
+  readonly verify: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** What the CLI (or a library user) hands in, unvalidated. */
+export interface RawBackupOptions {
+  readonly link?: readonly string[];
+  readonly label?: readonly string[];
+  readonly out?: string;
+  readonly credentials?: string;
+  readonly databases?: string;
+  readonly engine?: string;
+  readonly compress?: string;
+  readonly concurrency?: string | number;
+  readonly threads?: string | number;
+  readonly keep?: string | number;
+  readonly keepDays?: string | number;
+  readonly verify?: boolean;
+  readonly timeout?: string | number;
+}
+
+const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
+
+export function parsePositiveInt(value: string | number | undefined, flag: string, { min = 1, max = 1_000_000 } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max || (typeof value === 'string' && !/^\d+$/.test(value.trim()))) {
+    throw new UsageError(`${flag} expects a whole number from ${min} to ${max}, not "${value}"`);
+  }
+  return n;
+}
+
+export function parseDatabaseList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--databases expects a comma-separated list of names');
+  for (const name of names) {
+    if (!DATABASE_NAME.test(name)) throw new UsageError(`invalid database name "${name}": use letters, digits, "_", "$" or "-"`);
+  }
+  return names;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T, flag: string): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value}"`);
+}
+
+export function parseBackupParams(raw: RawBackupOptions, cwd: string): BackupParams {
+  const links = (raw.link ?? []).map(parseLink);
+  const labels = (raw.label ?? []).map(parseLabelSelector);
+  if (links.length === 0 && labels.length === 0) throw new UsageError('name at least one target: --link CONTAINER or --label KEY=VALUE');
+  if (!raw.out) throw new UsageError('--out DIR is required');
+  if (!raw.credentials) {
+    throw new UsageError('--credentials FILE is required', { hint: 'a my.cnf with a [client] section, or a dbcreds.yml with USER:/PASS: lines' });
+  }
+  const keep = parsePositiveInt(raw.keep, '--keep');
+  const keepDays = parsePositiveInt(raw.keepDays, '--keep-days', { max: 36_500 });
+  if (keep !== undefined && keepDays !== undefined) throw new UsageError('choose one of --keep and --keep-days');
+  const engine = oneOf(raw.engine, DUMP_ENGINES, 'mariadb-dump', '--engine');
+  const threads = parsePositiveInt(raw.threads, '--threads', { max: 256 });
+  if (threads !== undefined && engine !== 'mydumper') throw new UsageError('--threads applies to --engine mydumper only');
+  const databases = parseDatabaseList(raw.databases);
+  const timeoutSeconds = parsePositiveInt(raw.timeout, '--timeout');
+  return {
+    links,
+    labels,
+    outDir: isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
+    credentialsFile: resolve(cwd, raw.credentials),
+    ...(databases ? { databases } : {}),
+    engine,
+    compression: oneOf(raw.compress, COMPRESSIONS, 'zstd', '--compress'),
+    concurrency: parsePositiveInt(raw.concurrency, '--concurrency', { max: 64 }) ?? 1,
+    ...(threads !== undefined ? { threads } : {}),
+    retention:
+      keep !== undefined ? { kind: 'keep-last', count: keep } : keepDays !== undefined ? { kind: 'keep-days', days: keepDays } : { kind: 'none' },
+    verify: raw.verify ?? false,
+    ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+  };
+}
+
+export interface BackupManifest {
+  readonly format: 'dtool-backup/1';
+  readonly target: string;
+  readonly container: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly engine: DumpEngine;
+  readonly compression: Compression;
+  readonly databases: readonly string[] | 'all';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly dtoolVersion: string;
+}
+
+export interface TargetReport {
+  readonly target: string;
+  readonly container: string;
+  readonly status: 'ok' | 'failed';
+  readonly file?: string;
+  readonly bytes?: number;
+  readonly sha256?: string;
+  readonly seconds: number;
+  readonly verify?: VerifyReport;
+  readonly pruned?: readonly string[];
+  readonly error?: { readonly code: string; readonly message: string; readonly details: readonly string[] };
+}
+
+export interface BackupReport {
+  readonly ok: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly targets: readonly TargetReport[];
+}
+
+export async function readCredentialsFile(path: string): Promise<Credentials> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read credentials file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+  }
+  return parseCredentials(text, path);
+}
+
+/** Runs as the calling user, so the files it writes belong to them. */
+export function hostUser(): string | undefined {
+  return typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined;
+}
+
+export function backupHelperSpec(options: {
+  readonly image: string;
+  readonly target: ResolvedTarget;
+  readonly targetDir: string;
+  readonly tempName: string;
+  readonly clientCnf: string;
+  readonly params: Pick<BackupParams, 'engine' | 'compression' | 'databases' | 'threads' | 'timeoutMs'>;
+}): HelperRunSpec {
+  const { params } = options;
+  const user = hostUser();
+  return {
+    helper: 'mysql-backup',
+    image: options.image,
+    command: [
+      'dtool-backup',
+      '--engine',
+      params.engine,
+      '--compress',
+      params.compression,
+      '--out',
+      `${OUT_MOUNT}/${options.tempName}`,
+      ...(params.databases ? ['--databases', params.databases.join(',')] : []),
+      ...(params.threads !== undefined ? ['--threads', String(params.threads)] : []),
+    ],
+    ...(user ? { user } : {}),
+    mounts: [{ type: 'bind', source: options.targetDir, target: OUT_MOUNT, readOnly: false }],
+    secrets: [{ name: 'client.cnf', content: options.clientCnf }],
+    network: options.target.network,
+    ...(params.timeoutMs !== undefined ? { timeoutMs: params.timeoutMs } : {}),
+  };
+}
+
+async function nextFreeName(dir: string, make: (sequence: number) => string): Promise<string> {
+  for (let sequence = 0; ; sequence++) {
+    const name = make(sequence);
+    const exists = await stat(join(dir, name)).then(() => true, () => false);
+    if (!exists) return name;
+  }
+}
+
+async function listArtifacts(dir: string, target: string): Promise<KnownArtifact[]> {
+  const files = new Set(await readdir(dir));
+  const artifacts: KnownArtifact[] = [];
+  for (const file of files) {
+    const parsed = parseArtifactName(target, file);
+    if (parsed) artifacts.push({ ...parsed, hasManifest: files.has(`${file}${MANIFEST_SUFFIX}`) });
+  }
+  return artifacts;
+}
+
+async function applyRetention(deps: Deps, dir: string, target: string, policy: RetentionPolicy): Promise<string[]> {
+  const doomed = chooseToPrune(await listArtifacts(dir, target), policy, deps.clock.now());
+  for (const artifact of doomed) {
+    await rm(join(dir, artifact.file), { force: true });
+    await rm(join(dir, `${artifact.file}${MANIFEST_SUFFIX}`), { force: true });
+  }
+  return doomed.map((a) => a.file);
+}
+
+interface DumpResult {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+async function backupOne(deps: Deps, params: BackupParams, credentials: Credentials, image: string, link: LinkSpec): Promise<TargetReport> {
+  const startedAt = deps.clock.now();
+  let targetName = link.alias ?? link.container;
+  const seconds = () => (deps.clock.now().getTime() - startedAt.getTime()) / 1000;
+  deps.reporter({ type: 'target.start', target: targetName, action: 'backup' });
+  try {
+    if (deps.signal?.aborted) throw new AbortedError();
+    const target = await resolveTarget(deps.docker, link);
+    targetName = target.name;
+    const targetDir = join(params.outDir, target.name);
+    await mkdir(targetDir, { recursive: true });
+    await using _lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`);
+
+    const file = await nextFreeName(targetDir, (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
+    const finalPath = join(targetDir, file);
+    const tempName = `.${file}.tmp`;
+    const tempPath = join(targetDir, tempName);
+    let dump: DumpResult;
+    try {
+      const result = await runHelper(
+        deps,
+        backupHelperSpec({
+          image,
+          target,
+          targetDir,
+          tempName,
+          clientCnf: toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT }),
+          params,
+        }),
+        { allowFailure: true },
+      );
+      if (result.exitCode !== 0) throw mysqlHelperError(result, target.name);
+      dump = lastJsonLine<DumpResult>(result.stdout, result.helper);
+      const written = await stat(tempPath);
+      if (written.size !== dump.bytes || dump.bytes === 0) {
+        throw new VerifyFailedError(`dump of ${target.name} is ${written.size} bytes on disk, the helper wrote ${dump.bytes}`);
+      }
+      // The helper fsynced the file; the rename and the directory entry are made durable here.
+      await commitRename(tempPath, finalPath);
+    } finally {
+      await rm(tempPath, { force: true });
+      await rm(`${tempPath}.d`, { recursive: true, force: true });
+    }
+
+    const manifest: BackupManifest = {
+      format: 'dtool-backup/1',
+      target: target.name,
+      container: target.container.name,
+      file,
+      bytes: dump.bytes,
+      sha256: dump.sha256,
+      engine: params.engine,
+      compression: params.compression,
+      databases: params.databases ?? 'all',
+      startedAt: startedAt.toISOString(),
+      finishedAt: deps.clock.now().toISOString(),
+      dtoolVersion: DTOOL_VERSION,
+    };
+    await writeFileAtomic(`${finalPath}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
+
+    const verify = params.verify
+      ? await verifyBackup(deps, { artifactPath: finalPath, source: target, credentials, ...(params.databases ? { databases: params.databases } : {}) })
+      : undefined;
+    if (verify && !verify.ok) {
+      throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
+    }
+    const pruned = await applyRetention(deps, targetDir, target.name, params.retention);
+    deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
+    return {
+      target: target.name,
+      container: target.container.name,
+      status: 'ok',
+      file: finalPath,
+      bytes: dump.bytes,
+      sha256: dump.sha256,
+      seconds: seconds(),
+      ...(verify ? { verify } : {}),
+      pruned,
+    };
+  } catch (caught) {
+    const error = toDtoolError(caught);
+    deps.reporter({ type: 'target.done', target: targetName, action: 'backup', ok: false, message: error.message });
+    const verify = (caught as { verify?: VerifyReport }).verify;
+    return {
+      target: targetName,
+      container: link.container,
+      status: 'failed',
+      seconds: seconds(),
+      ...(verify ? { verify } : {}),
+      error: { code: error.code, message: error.message, details: error.details },
+    };
+  }
+}
+
+export async function backup(deps: Deps, params: BackupParams): Promise<BackupReport> {
+  const startedAt = deps.clock.now();
+  await ensureWritableDir(params.outDir, '--out');
+  const credentials = await readCredentialsFile(params.credentialsFile);
+  const links = [...params.links];
+  if (params.labels.length > 0) {
+    const selected = await linksByLabel(deps.docker, params.labels);
+    if (selected.length === 0 && links.length === 0) {
+      throw new NotFoundError(`no running container has the label${params.labels.length > 1 ? 's' : ''} ${params.labels.join(', ')}`);
+    }
+    for (const link of selected) if (!links.some((l) => l.container === link.container)) links.push(link);
+  }
+  const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
+  const targets = await mapConcurrent(links, params.concurrency, (link) => backupOne(deps, params, credentials, image, link));
+  return {
+    ok: targets.every((t) => t.status === 'ok'),
+    startedAt: startedAt.toISOString(),
+    finishedAt: deps.clock.now().toISOString(),
+    targets,
+  };
+}
+
+/**
+ * The error a failed report stands for: a lone target's own error (so a wrong password
+ * exits as a credentials error), or a partial failure across several targets.
+ */
+export function backupReportError(report: BackupReport): DtoolError | undefined {
+  const failed = report.targets.filter((t) => t.status === 'failed');
+  if (failed.length === 0) return undefined;
+  if (report.targets.length === 1) {
+    const only = failed[0]!;
+    return new DtoolError((only.error?.code ?? 'INTERNAL') as DtoolError['code'], only.error?.message ?? 'backup failed', {
+      details: only.error?.details ?? [],
+    });
+  }
+  return new PartialFailureError(failed.map((t) => t.target), report.targets.length);
+}

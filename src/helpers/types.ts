@@ -1,0 +1,73 @@
+/**
+ * A helper run is plain data: what image, what command, what it mounts and reaches, which
+ * secrets it reads and which privileges it needs. `toCreateOptions` turns it into the
+ * engine's create options; nothing else decides privileges.
+ */
+
+/**
+ * Privileges beyond an unprivileged container. A helper declares them; the user grants them
+ * (`--allow NAME`); a helper whose privilege is not granted fails before any Docker call.
+ *  - privileged:    a full privileged container (Docker-in-Docker)
+ *  - host-sysctl:   a writable /proc/sys, to change the host's kernel settings
+ *  - docker-socket: the engine's socket mounted inside the helper
+ */
+export type Privilege = 'privileged' | 'host-sysctl' | 'docker-socket';
+export const PRIVILEGES: readonly Privilege[] = ['privileged', 'host-sysctl', 'docker-socket'];
+
+/**
+ * How a granted `privileged` is realised: the engine's `Privileged` flag, or an explicit
+ * profile with the same effect, for engines that refuse the flag ("unable to apply caps").
+ */
+export type PrivilegedMode = 'flag' | 'capabilities';
+
+export type HelperMount =
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
+  /** Without a source: an anonymous volume, removed with the container. */
+  | { readonly type: 'volume'; readonly source?: string; readonly target: string; readonly readOnly: boolean }
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
+
+/** A secret reaches the helper only as a read-only file at /run/secrets/<name>. */
+export interface HelperSecret {
+  readonly name: string;
+  readonly content: string;
+}
+
+export type HelperNetwork =
+  | { readonly mode: 'default' }
+  | { readonly mode: 'none' }
+  | { readonly mode: 'host' }
+  /** A named network; `links` are legacy `container:alias` links (default bridge only). */
+  | { readonly mode: 'network'; readonly name: string; readonly links?: readonly string[] };
+
+export interface HelperRunSpec {
+  /** Short name, used in labels and error messages, e.g. `mysql-backup`. */
+  readonly helper: string;
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly entrypoint?: readonly string[];
+  /** `uid:gid`; the image's user when absent. */
+  readonly user?: string;
+  /** Never secrets: env is visible in `docker inspect`. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly mounts?: readonly HelperMount[];
+  readonly secrets?: readonly HelperSecret[];
+  readonly network?: HelperNetwork;
+  /** Capabilities added back after dropping all, e.g. CHOWN for a datadir initialiser. */
+  readonly capabilities?: readonly string[];
+  readonly privileges?: readonly Privilege[];
+  /** Helpers that must write outside their tmpfs mounts declare it. */
+  readonly writableRoot?: boolean;
+  /** Writable scratch paths on a read-only root; `/tmp` is always added. */
+  readonly tmpfs?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+export interface HelperResult {
+  readonly helper: string;
+  readonly runId: string;
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly outputTruncated: boolean;
+  readonly durationMs: number;
+}

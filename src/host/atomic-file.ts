@@ -1,0 +1,44 @@
+/**
+ * Files that matter are written atomically: a temp file in the same directory, fsync, then
+ * rename over the final name and fsync the directory, so a crash leaves either the old
+ * state or the new one, never half a file.
+ */
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Renames a file that is already complete and synced, then makes the rename durable. */
+export async function commitRename(tempPath: string, finalPath: string): Promise<void> {
+  await rename(tempPath, finalPath);
+  await fsyncPath(dirname(finalPath));
+}
+
+export function tempPathFor(finalPath: string, tag = randomBytes(4).toString('hex')): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${tag}`);
+}
+
+export async function writeFileAtomic(finalPath: string, content: string | Uint8Array): Promise<void> {
+  const tempPath = tempPathFor(finalPath);
+  try {
+    const handle = await open(tempPath, 'wx', 0o644);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await commitRename(tempPath, finalPath);
+  } catch (error) {
+    await rm(tempPath, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The lifecycle of one helper container: create → attach → start → wait → collect →
+ * remove. Attach happens before start so no output is lost; output is demultiplexed and
+ * capped; the exit code is read only after both streams ended; the container is removed
+ * in every case — success, failure, timeout, abort (Ctrl-C, SIGTERM).
+ */
+import { randomBytes } from 'node:crypto';
+import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { FrameDemuxer, TailBuffer, lastLines, type OutputStream } from '../docker/streams.js';
+import { toCreateOptions } from '../helpers/to-create-options.js';
+import type { HelperResult, HelperRunSpec } from '../helpers/types.js';
+import { writeSecretFiles } from '../host/secret-files.js';
+import { DTOOL_VERSION } from '../version.js';
+
+const OUTPUT_LIMIT_BYTES = 1024 * 1024;
+const STDERR_TAIL_LINES = 20;
+const STOP_GRACE_MS = 5_000;
+
+export interface RunHelperOptions {
+  /** Do not throw on a non-zero exit; the caller maps exit codes itself. */
+  readonly allowFailure?: boolean;
+  /** Called for each complete line of output, as it arrives. */
+  readonly onLine?: (stream: OutputStream, line: string) => void;
+}
+
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Splits arriving chunks into lines for `onLine`, holding back a partial last line. */
+function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | undefined) => void {
+  let pending = '';
+  return (chunk) => {
+    if (chunk === undefined) {
+      if (pending) onLine(pending);
+      pending = '';
+      return;
+    }
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  };
+}
+
+export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHelperOptions = {}): Promise<HelperResult> {
+  const { docker, reporter, signal } = deps;
+  if (signal?.aborted) throw new AbortedError();
+  const runId = newRunId();
+  const startedAt = Date.now();
+  const grants = new Set(deps.config.grants);
+
+  await using secretFiles = await writeSecretFiles(spec.secrets ?? []);
+  const createOptions = toCreateOptions(spec, {
+    runId,
+    version: DTOOL_VERSION,
+    grants,
+    privilegedMode: deps.config.privilegedMode,
+    secretFiles: secretFiles.paths,
+  });
+
+  const containerId = await docker.createContainer({ ...createOptions, name: `dtool-${spec.helper}-${runId}` });
+  let stopReason: 'timeout' | 'abort' | undefined;
+  const stopContainer = (reason: 'timeout' | 'abort') => {
+    stopReason ??= reason;
+    void docker.killContainer(containerId, 'SIGTERM').catch(() => {});
+    setTimeout(() => void docker.killContainer(containerId, 'SIGKILL').catch(() => {}), STOP_GRACE_MS).unref();
+  };
+  const onAbort = () => stopContainer('abort');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timeoutMs = spec.timeoutMs ?? deps.config.helperTimeoutMs;
+  const timer = setTimeout(() => stopContainer('timeout'), timeoutMs);
+  timer.unref();
+
+  try {
+    const stdout = new TailBuffer(OUTPUT_LIMIT_BYTES);
+    const stderr = new TailBuffer(OUTPUT_LIMIT_BYTES);
+    const splitters = {
+      stdout: lineSplitter((line) => {
+        options.onLine?.('stdout', line);
+        reporter({ type: 'helper.output', helper: spec.helper, stream: 'stdout', line });
+      }),
+      stderr: lineSplitter((line) => {
+        options.onLine?.('stderr', line);
+        reporter({ type: 'helper.output', helper: spec.helper, stream: 'stderr', line });
+      }),
+    };
+    const demuxer = new FrameDemuxer((stream, payload) => {
+      (stream === 'stdout' ? stdout : stderr).append(payload);
+      splitters[stream](payload);
+    });
+
+    const stream = await docker.attachContainer(containerId);
+    const streamEnded = new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+
+    await docker.startContainer(containerId);
+    reporter({ type: 'helper.start', helper: spec.helper, runId, containerId });
+    const exitCode = await docker.waitContainer(containerId);
+    await streamEnded;
+    splitters.stdout(undefined);
+    splitters.stderr(undefined);
+
+    const durationMs = Date.now() - startedAt;
+    reporter({ type: 'helper.exit', helper: spec.helper, runId, exitCode, durationMs });
+    if (stopReason === 'abort') throw new AbortedError(`interrupted; helper ${spec.helper} stopped`);
+    if (stopReason === 'timeout') {
+      throw new TimeoutError(`helper ${spec.helper} timed out after ${Math.round(timeoutMs / 1000)}s`, {
+        details: lastLines(stderr.text(), STDERR_TAIL_LINES),
+      });
+    }
+    const result: HelperResult = {
+      helper: spec.helper,
+      runId,
+      exitCode,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      outputTruncated: stdout.truncated || stderr.truncated,
+      durationMs,
+    };
+    if (exitCode !== 0 && !options.allowFailure) {
+      throw new HelperFailedError(spec.helper, exitCode, lastLines(result.stderr, STDERR_TAIL_LINES));
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    try {
+      await docker.removeContainer(containerId);
+    } catch (error) {
+      reporter({ type: 'warning', message: `could not remove helper container ${containerId.slice(0, 12)}: ${(error as Error).message}` });
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A helper that serves rather than runs to completion (e.g. a throwaway database server).
+ * Started, awaited until its log says it is ready, and removed when disposed: use it with
+ * `await using`.
+ */
+import type { Deps } from '../deps.js';
+import type { ContainerDetails } from '../docker/port.js';
+import { FrameDemuxer, TailBuffer, lastLines } from '../docker/streams.js';
+import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
+import { toCreateOptions } from '../helpers/to-create-options.js';
+import type { HelperRunSpec } from '../helpers/types.js';
+import { writeSecretFiles } from '../host/secret-files.js';
+import { DTOOL_VERSION } from '../version.js';
+import { newRunId } from './run-helper.js';
+
+export interface StartedService extends AsyncDisposable {
+  readonly runId: string;
+  readonly details: ContainerDetails;
+}
+
+export interface ReadyWhen {
+  /** Tested against the service's combined output as it arrives. */
+  readonly logMatches: RegExp;
+  readonly timeoutMs: number;
+}
+
+export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: ReadyWhen): Promise<StartedService> {
+  const { docker } = deps;
+  const runId = newRunId();
+  const secretFiles = await writeSecretFiles(spec.secrets ?? []);
+  let containerId: string | undefined;
+  const dispose = async () => {
+    try {
+      if (containerId) await docker.removeContainer(containerId);
+    } catch (error) {
+      deps.reporter({ type: 'warning', message: `could not remove service container ${containerId?.slice(0, 12)}: ${(error as Error).message}` });
+    } finally {
+      await secretFiles[Symbol.asyncDispose]();
+    }
+  };
+
+  try {
+    const options = toCreateOptions(spec, {
+      runId,
+      version: DTOOL_VERSION,
+      grants: new Set(deps.config.grants),
+      privilegedMode: deps.config.privilegedMode,
+      secretFiles: secretFiles.paths,
+    });
+    containerId = await docker.createContainer({ ...options, name: `dtool-${spec.helper}-${runId}` });
+    const id = containerId;
+    const output = new TailBuffer(64 * 1024);
+    const stream = await docker.attachContainer(id);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      let seen = '';
+      const demuxer = new FrameDemuxer((_, payload) => {
+        output.append(payload);
+        // Keep a window large enough for a ready line split across frames.
+        seen = (seen + payload.toString('utf8')).slice(-8192);
+        if (readyWhen.logMatches.test(seen)) resolve();
+      });
+      timer = setTimeout(
+        () => reject(new TimeoutError(`${spec.helper} was not ready after ${readyWhen.timeoutMs / 1000}s`, { details: lastLines(output.text(), 20) })),
+        readyWhen.timeoutMs,
+      );
+      onAbort = () => reject(new AbortedError());
+      deps.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      stream.on('end', () => {
+        void docker.inspectContainer(id).then((details) =>
+          reject(new HelperFailedError(spec.helper, details?.exitCode ?? -1, lastLines(output.text(), 20))),
+        );
+      });
+    });
+    try {
+      await docker.startContainer(id);
+      await ready;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) deps.signal?.removeEventListener('abort', onAbort);
+    }
+    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    const details = await docker.inspectContainer(id);
+    if (!details) throw new HelperFailedError(spec.helper, -1, ['service container vanished after start']);
+    return { runId, details, [Symbol.asyncDispose]: dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
