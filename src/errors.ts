@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'PRIVILEGE_NOT_GRANTED'
   | 'TIMEOUT'
   | 'IMAGE_BUILD_FAILED'
+  | 'CONFLICT'
   | 'ABORTED'
   | 'INTERNAL';
 
@@ -153,6 +154,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   PRIVILEGE_NOT_GRANTED: 11,
   TIMEOUT: 12,
   IMAGE_BUILD_FAILED: 13,
+  CONFLICT: 14,
   ABORTED: 130,
 };
 

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { backup, backupReportError, parseBackupParams, type RawBackupOptions } from '../../helpers/mysql/backup.js';
+import { collect, type CommandContext } from '../context.js';
+import { renderBackupReport, renderJson } from '../render.js';
+
+export function registerBackup(program: Command, context: CommandContext): void {
+  program
+    .command('backup')
+    .description('dump MariaDB/MySQL containers into DIR/<target>/, verified and atomic')
+    .option('--link <container[:alias]>', 'a target container (repeatable)', collect)
+    .option('--label <key=value>', 'select running containers by label (repeatable)', collect)
+    .option('--out <dir>', 'where backups go (one folder per target)')
+    .option('--credentials <file>', 'my.cnf ([client] user/password) or dbcreds.yml (USER:/PASS:)')
+    .option('--databases <a,b>', 'only these databases (default: all)')
+    .option('--engine <engine>', 'mariadb-dump or mydumper', 'mariadb-dump')
+    .option('--compress <kind>', 'zstd, gzip or none', 'zstd')
+    .option('--concurrency <n>', 'targets backed up at once', '1')
+    .option('--threads <n>', 'mydumper threads (default: all CPUs)')
+    .option('--keep <n>', 'keep the newest N backups per target')
+    .option('--keep-days <d>', 'keep backups younger than D days (the newest is always kept)')
+    .option('--verify', 'restore each new backup into a throwaway server and compare checksums')
+    .option('--timeout <seconds>', 'give up on a target after this long')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: RawBackupOptions & { json?: boolean }, command: Command) => {
+      const params = parseBackupParams(options, context.io.cwd);
+      const report = await backup(await context.deps(command), params);
+      context.io.stdout(options.json ? renderJson(report) : renderBackupReport(report));
+      const failure = backupReportError(report);
+      if (failure) throw failure;
+    });
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { dbInit, dbInitReportError, parseDbInitParams } from '../../helpers/mysql/db-init.js';
+import { collect, type CommandContext } from '../context.js';
+import { renderDbInitReport, renderJson } from '../render.js';
+
+interface DbInitOptions {
+  link?: string;
+  datadirVolume?: string;
+  database?: string;
+  user?: string;
+  passwordFile?: string;
+  rootPasswordFile?: string;
+  credentials?: string;
+  seed?: string[];
+  json?: boolean;
+}
+
+export function registerDbInit(program: Command, context: CommandContext): void {
+  program
+    .command('db-init')
+    .description('ensure a database, user, grants and root password; apply each seed once')
+    .option('--link <container[:alias]>', 'a running server')
+    .option('--datadir-volume <volume>', 'initialise (or update) a data volume instead')
+    .option('--database <name>', 'the database to ensure')
+    .option('--user <name>', 'a user granted all privileges on the database')
+    .option('--password-file <file>', "the user's password")
+    .option('--root-password-file <file>', "root's password (also how --link connects, unless --credentials)")
+    .option('--credentials <file>', 'admin credentials for --link (my.cnf or dbcreds.yml)')
+    .option('--seed <file.sql>', 'SQL applied once, in order (repeatable)', collect)
+    .option('--json', 'print the report as JSON')
+    .action(async (options: DbInitOptions, command: Command) => {
+      const params = parseDbInitParams(options, context.io.cwd);
+      const report = await dbInit(await context.deps(command), params);
+      context.io.stdout(options.json ? renderJson(report) : renderDbInitReport(report));
+      const conflict = dbInitReportError(report);
+      if (conflict) throw conflict;
+    });
+}

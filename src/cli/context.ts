@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { parseGrants, type DtoolConfig } from '../config.js';
+import { createDefaultDeps, type Deps } from '../deps.js';
+import type { DockerPort } from '../docker/port.js';
+import { UsageError } from '../errors.js';
+import { terminalReporter, type CliIo } from './render.js';
+
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly signal: AbortSignal;
+  /** Builds the effects for one command, from its global options. */
+  deps(command: Command): Promise<Deps>;
+}
+
+interface GlobalOptions {
+  readonly allow?: string[];
+  readonly privilegedMode?: string;
+  readonly verbose?: boolean;
+  readonly quiet?: boolean;
+}
+
+export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPort): CommandContext {
+  return {
+    io,
+    signal,
+    deps: (command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const flags: { -readonly [K in keyof DtoolConfig]?: DtoolConfig[K] } = {};
+      if (globals.allow?.length) flags.grants = parseGrants(globals.allow, '--allow');
+      if (globals.privilegedMode !== undefined) {
+        if (globals.privilegedMode !== 'flag' && globals.privilegedMode !== 'capabilities') {
+          throw new UsageError(`--privileged-mode must be flag or capabilities, not "${globals.privilegedMode}"`);
+        }
+        flags.privilegedMode = globals.privilegedMode;
+      }
+      return createDefaultDeps({
+        env: io.env,
+        config: flags,
+        reporter: terminalReporter(io, { verbose: globals.verbose ?? false, quiet: globals.quiet ?? false }),
+        signal,
+        ...(docker ? { docker } : {}),
+      });
+    },
+  };
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

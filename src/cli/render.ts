@@ -1,0 +1,140 @@
+/** Turns results and events into text. No process access: output goes through `CliIo`. */
+import type { DtoolError } from '../errors.js';
+import type { Reporter, RunEvent } from '../events.js';
+import type { BackupReport } from '../helpers/mysql/backup.js';
+import type { DbInitReport } from '../helpers/mysql/db-init.js';
+import type { RestoreReport } from '../helpers/mysql/restore.js';
+import type { DoctorReport, ProbeResult } from '../run/doctor.js';
+import type { PruneReport } from '../run/prune.js';
+import type { BuiltImage } from '../run/build-image.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Whether stderr is a terminal: progress is shown there only. */
+  readonly interactive: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function describeEvent(event: RunEvent, verbose: boolean): string | undefined {
+  switch (event.type) {
+    case 'image.build.start':
+      return `building image ${event.tag}`;
+    case 'image.build.output':
+      return verbose || /^Step \d+\/\d+/.test(event.line) ? `  ${event.image}: ${event.line}` : undefined;
+    case 'image.build.done':
+      return `built ${event.tag}`;
+    case 'target.start':
+      return `${event.action} ${event.target}…`;
+    case 'target.done':
+      return `${event.ok ? 'ok' : 'FAILED'}  ${event.action} ${event.target}: ${event.message}`;
+    case 'helper.output':
+      return verbose ? `  [${event.helper}] ${event.line}` : undefined;
+    case 'info':
+      return event.message;
+    case 'warning':
+      return `warning: ${event.message}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Progress and warnings on stderr: all of it on a terminal or with --verbose, warnings only otherwise. */
+export function terminalReporter(io: CliIo, options: { readonly verbose: boolean; readonly quiet: boolean }): Reporter {
+  return (event) => {
+    if (options.quiet && event.type !== 'warning') return;
+    if (!io.interactive && !options.verbose && event.type !== 'warning') return;
+    const line = describeEvent(event, options.verbose);
+    if (line !== undefined) io.stderr(`${line}\n`);
+  };
+}
+
+export function renderError(error: DtoolError): string {
+  const lines = [`dtool: ${error.message}`];
+  for (const detail of error.details) lines.push(`  | ${detail}`);
+  if (error.hint) lines.push(`  hint: ${error.hint}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+export function renderBackupReport(report: BackupReport): string {
+  const rows = [['TARGET', 'STATUS', 'SIZE', 'SECONDS', 'VERIFY', 'FILE / ERROR']];
+  for (const t of report.targets) {
+    rows.push([
+      t.target,
+      t.status,
+      t.bytes !== undefined ? formatBytes(t.bytes) : '-',
+      t.seconds.toFixed(1),
+      t.verify ? (t.verify.ok ? `ok (${t.verify.tables} tables)` : 'MISMATCH') : '-',
+      t.status === 'ok' ? (t.file ?? '') : (t.error?.message ?? ''),
+    ]);
+  }
+  let text = table(rows);
+  for (const t of report.targets) {
+    if (t.pruned?.length) text += `${t.target}: pruned ${t.pruned.join(', ')}\n`;
+    if (t.verify && !t.verify.ok) text += `${t.target}: ${t.verify.summary}\n`;
+  }
+  return text;
+}
+
+export function renderRestoreReport(report: RestoreReport): string {
+  return `restored ${report.file} into ${report.target} in ${report.seconds.toFixed(1)}s${report.checkedAgainstManifest ? ' (sha256 matched its manifest)' : ' (no manifest: unchecked)'}\n`;
+}
+
+export function renderDbInitReport(report: DbInitReport): string {
+  let text = `${report.target}: database ${report.database} ensured${report.user ? `, user ${report.user} granted on it` : ''}\n`;
+  for (const seed of report.seeds) text += `  seed ${seed.name}: ${seed.status}\n`;
+  return text;
+}
+
+function probe(result: ProbeResult | undefined): string {
+  if (!result) return '-';
+  if (result.works === true) return 'works';
+  return `${result.works === false ? 'refused' : 'unknown'} (${result.reason})`;
+}
+
+export function renderDoctorReport(report: DoctorReport): string {
+  if (!report.engine.reachable) return `engine: unreachable (${report.engine.error})\n`;
+  const e = report.engine;
+  const lines = [
+    `engine:            Docker ${e.serverVersion} (API ${e.apiVersion}, ${e.os}/${e.arch})`,
+    `storage driver:    ${e.storageDriver}; cgroup v${e.cgroupVersion}`,
+    `privileged flag:   ${probe(report.privileged?.flag)}`,
+    `explicit profile:  ${probe(report.privileged?.capabilities)}`,
+    `privileged mode:   ${report.privileged?.configuredMode ?? '-'} (DTOOL_PRIVILEGED_MODE)`,
+    `base image:        ${report.baseImage?.reference} ${report.baseImage?.present ? `present (${formatBytes(report.baseImage.sizeBytes ?? 0)})` : 'MISSING (make base-image)'}`,
+  ];
+  for (const image of report.helperImages ?? []) {
+    lines.push(`helper image:      ${image.reference} ${image.present ? 'present' : 'not built (dtool images build)'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderPruneReport(report: PruneReport, dryRun: boolean): string {
+  const verb = dryRun ? 'would remove' : 'removed';
+  return `${verb} ${report.containers.length} container(s)${report.containers.length ? `: ${report.containers.join(', ')}` : ''}\n${verb} ${report.volumes.length} volume(s)${report.volumes.length ? `: ${report.volumes.join(', ')}` : ''}\n`;
+}
+
+export function renderBuiltImages(images: readonly BuiltImage[]): string {
+  return table([['IMAGE', 'REFERENCE', 'STATE'], ...images.map((i) => [i.name, i.reference, i.cached ? 'up to date' : 'built'])]);
+}

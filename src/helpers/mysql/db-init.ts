@@ -1,0 +1,304 @@
+/**
+ * `dtool db-init`: make a server (running, or an empty data volume) hold a database, a user
+ * with its grants and root's password — idempotently — and apply each seed file once.
+ * Applied seeds are recorded with their sha256 in `_dtool.applied_seeds`; a seed whose
+ * content changed since it was applied is reported, never silently re-applied.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { Deps } from '../../deps.js';
+import { DtoolError, UsageError } from '../../errors.js';
+import { runHelper } from '../../run/run-helper.js';
+import type { HelperMount, HelperNetwork, HelperRunSpec } from '../types.js';
+import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './backup.js';
+import { toClientCnf, type Credentials } from './credentials.js';
+import { mysqlHelperError } from './helper-errors.js';
+import { parseLink, resolveTarget, type LinkSpec } from './target.js';
+import { MARIADB_IMAGE } from './verify.js';
+
+export interface SeedFile {
+  readonly name: string;
+  readonly path: string;
+  readonly sha256: string;
+}
+
+export type DbInitTarget =
+  | { readonly kind: 'link'; readonly link: LinkSpec; readonly credentialsFile?: string }
+  | { readonly kind: 'datadir-volume'; readonly volume: string };
+
+export interface DbInitParams {
+  readonly target: DbInitTarget;
+  readonly database: string;
+  readonly user?: string;
+  readonly passwordFile?: string;
+  readonly rootPasswordFile?: string;
+  readonly seeds: readonly string[];
+}
+
+const IDENTIFIER = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
+const USER_NAME = /^[A-Za-z0-9_.$-]{1,80}$/;
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+
+export function parseDbInitParams(
+  raw: {
+    link?: string;
+    datadirVolume?: string;
+    database?: string;
+    user?: string;
+    passwordFile?: string;
+    rootPasswordFile?: string;
+    credentials?: string;
+    seed?: readonly string[];
+  },
+  cwd: string,
+): DbInitParams {
+  if (!raw.database) throw new UsageError('--database NAME is required');
+  if (!IDENTIFIER.test(raw.database) || raw.database.startsWith('_dtool')) {
+    throw new UsageError(`invalid database name "${raw.database}": use up to 64 letters, digits, "_", "$" or "-"`);
+  }
+  if ((raw.link === undefined) === (raw.datadirVolume === undefined)) {
+    throw new UsageError('give exactly one of --link CONTAINER and --datadir-volume VOLUME');
+  }
+  if (raw.user !== undefined && !USER_NAME.test(raw.user)) {
+    throw new UsageError(`invalid user name "${raw.user}": use up to 80 letters, digits, "_", ".", "$" or "-"`);
+  }
+  if ((raw.user === undefined) !== (raw.passwordFile === undefined)) {
+    throw new UsageError('--user and --password-file go together');
+  }
+  let target: DbInitTarget;
+  if (raw.link !== undefined) {
+    if (!raw.credentials && !raw.rootPasswordFile) {
+      throw new UsageError('to reach a running server give --root-password-file (connects as root) or --credentials FILE');
+    }
+    target = { kind: 'link', link: parseLink(raw.link), ...(raw.credentials ? { credentialsFile: resolve(cwd, raw.credentials) } : {}) };
+  } else {
+    if (!VOLUME_NAME.test(raw.datadirVolume!)) throw new UsageError(`invalid volume name "${raw.datadirVolume}"`);
+    if (raw.credentials) throw new UsageError('--credentials applies to --link only: a data volume is initialised through the server socket');
+    target = { kind: 'datadir-volume', volume: raw.datadirVolume! };
+  }
+  const seeds = (raw.seed ?? []).map((s) => resolve(cwd, s));
+  const names = seeds.map((s) => basename(s));
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new UsageError(`two seed files are named ${duplicate}: seeds are recorded by file name`);
+  return {
+    target,
+    database: raw.database,
+    ...(raw.user ? { user: raw.user, passwordFile: resolve(cwd, raw.passwordFile!) } : {}),
+    ...(raw.rootPasswordFile ? { rootPasswordFile: resolve(cwd, raw.rootPasswordFile) } : {}),
+    seeds,
+  };
+}
+
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+export function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\0/g, '\\0')}'`;
+}
+
+const SEEDS_TABLE = '`_dtool`.`applied_seeds`';
+
+/** Pure: the idempotent statements that bring a server to the declared state, ending with the applied-seeds listing. */
+export function ensureSql(options: { database: string; user?: string; password?: string; rootPassword?: string }): string {
+  const db = quoteIdentifier(options.database);
+  const lines = [
+    `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
+  ];
+  if (options.user && options.password !== undefined) {
+    const account = `${quoteString(options.user)}@'%'`;
+    lines.push(
+      `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${quoteString(options.password)};`,
+      `ALTER USER ${account} IDENTIFIED BY ${quoteString(options.password)};`,
+      `GRANT ALL PRIVILEGES ON ${db}.* TO ${account};`,
+    );
+  }
+  if (options.rootPassword !== undefined) {
+    const password = quoteString(options.rootPassword);
+    // Keep socket login for the local root, so the data volume can be initialised again.
+    lines.push(
+      `ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(${password});`,
+      `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${password};`,
+    );
+  }
+  lines.push(
+    'CREATE DATABASE IF NOT EXISTS `_dtool` CHARACTER SET utf8mb4;',
+    `CREATE TABLE IF NOT EXISTS ${SEEDS_TABLE} (name VARCHAR(255) PRIMARY KEY, sha256 CHAR(64) NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB;`,
+    'FLUSH PRIVILEGES;',
+    `SELECT name, sha256 FROM ${SEEDS_TABLE} ORDER BY name;`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Pure: applies each seed inside the database, then records it. */
+export function applySeedsSql(database: string, seeds: readonly { seed: SeedFile; mountPath: string }[]): string {
+  const lines: string[] = [];
+  for (const { seed, mountPath } of seeds) {
+    lines.push(
+      `USE ${quoteIdentifier(database)};`,
+      `source ${mountPath}`,
+      `INSERT INTO ${SEEDS_TABLE} (name, sha256) VALUES (${quoteString(seed.name)}, ${quoteString(seed.sha256)});`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface SeedPlan {
+  readonly apply: readonly SeedFile[];
+  readonly unchanged: readonly SeedFile[];
+  readonly changed: readonly SeedFile[];
+}
+
+/** Pure: which seeds to apply, given what the server recorded as applied. */
+export function planSeeds(applied: ReadonlyMap<string, string>, seeds: readonly SeedFile[]): SeedPlan {
+  const apply: SeedFile[] = [];
+  const unchanged: SeedFile[] = [];
+  const changed: SeedFile[] = [];
+  for (const seed of seeds) {
+    const recorded = applied.get(seed.name);
+    if (recorded === undefined) apply.push(seed);
+    else if (recorded === seed.sha256) unchanged.push(seed);
+    else changed.push(seed);
+  }
+  return { apply, unchanged, changed };
+}
+
+export function parseAppliedSeeds(stdout: string): Map<string, string> {
+  const applied = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [name, sha] = line.split('\t');
+    if (name && sha && /^[0-9a-f]{64}$/.test(sha.trim())) applied.set(name, sha.trim());
+  }
+  return applied;
+}
+
+export interface DbInitReport {
+  readonly target: string;
+  readonly database: string;
+  readonly user?: string;
+  readonly seeds: readonly { readonly name: string; readonly status: 'applied' | 'unchanged' | 'changed' }[];
+}
+
+async function readSecretFile(path: string, flag: string): Promise<string> {
+  try {
+    const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+    if (value === '') throw new UsageError(`${flag} ${path} is empty`);
+    return value;
+  } catch (error) {
+    if (error instanceof DtoolError) throw error;
+    throw new UsageError(`cannot read ${flag} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+  }
+}
+
+async function readSeed(path: string): Promise<SeedFile> {
+  let content: Buffer;
+  try {
+    content = await readFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read seed ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+  }
+  return { name: basename(path), path, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+const SEEDS_MOUNT = '/seeds';
+
+/** How SQL reaches the server: through a linked client, or a private server on the data volume. */
+interface SqlRunner {
+  readonly targetName: string;
+  run(sqlFiles: readonly { name: string; content: string }[], seedMounts: readonly HelperMount[]): Promise<string>;
+}
+
+async function linkRunner(deps: Deps, link: LinkSpec, credentials: Credentials): Promise<SqlRunner> {
+  const target = await resolveTarget(deps.docker, link);
+  const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
+  const clientCnf = toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT });
+  return {
+    targetName: target.name,
+    run: (sqlFiles, seedMounts) => runSql(deps, target.name, {
+      helper: 'mysql-db-init',
+      image,
+      command: ['dtool-sql', ...sqlFiles.map((f) => `/run/secrets/${f.name}`)],
+      ...(hostUser() ? { user: hostUser()! } : {}),
+      mounts: seedMounts,
+      secrets: [{ name: 'client.cnf', content: clientCnf }, ...sqlFiles],
+      network: target.network,
+    }),
+  };
+}
+
+async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
+  const { reference: image } = await deps.images.ensure(MARIADB_IMAGE);
+  return {
+    targetName: `volume ${volume}`,
+    run: (sqlFiles, seedMounts) => runSql(deps, `volume ${volume}`, {
+      helper: 'mariadb-datadir-init',
+      image,
+      entrypoint: ['dtool-datadir-init'],
+      command: sqlFiles.map((f) => `/run/secrets/${f.name}`),
+      mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }, ...seedMounts],
+      secrets: [...sqlFiles],
+      tmpfs: ['/run/mysqld'],
+      // mysql_install_db and mariadbd start as root, chown the datadir and drop to the mysql user.
+      capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+      network: { mode: 'none' },
+    }),
+  };
+}
+
+async function runSql(deps: Deps, targetName: string, spec: HelperRunSpec): Promise<string> {
+  const result = await runHelper(deps, spec, { allowFailure: true });
+  if (result.exitCode !== 0) throw mysqlHelperError(result, targetName);
+  return result.stdout;
+}
+
+export async function dbInit(deps: Deps, params: DbInitParams): Promise<DbInitReport> {
+  const password = params.passwordFile ? await readSecretFile(params.passwordFile, '--password-file') : undefined;
+  const rootPassword = params.rootPasswordFile ? await readSecretFile(params.rootPasswordFile, '--root-password-file') : undefined;
+  const seeds = await Promise.all(params.seeds.map(readSeed));
+
+  const runner =
+    params.target.kind === 'link'
+      ? await linkRunner(
+          deps,
+          params.target.link,
+          params.target.credentialsFile ? await readCredentialsFile(params.target.credentialsFile) : { user: 'root', password: rootPassword! },
+        )
+      : await datadirRunner(deps, params.target.volume);
+
+  const ensure = ensureSql({
+    database: params.database,
+    ...(params.user ? { user: params.user } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(rootPassword !== undefined ? { rootPassword } : {}),
+  });
+  const applied = parseAppliedSeeds(await runner.run([{ name: 'ensure.sql', content: ensure }], []));
+  const plan = planSeeds(applied, seeds);
+
+  if (plan.apply.length > 0) {
+    const mounted = plan.apply.map((seed, i) => ({ seed, mountPath: `${SEEDS_MOUNT}/${i}-${seed.name}` }));
+    await runner.run(
+      [{ name: 'apply-seeds.sql', content: applySeedsSql(params.database, mounted) }],
+      mounted.map(({ seed, mountPath }) => ({ type: 'bind', source: seed.path, target: mountPath, readOnly: true })),
+    );
+  }
+  for (const seed of plan.changed) {
+    deps.reporter({ type: 'warning', message: `seed ${seed.name} changed since it was applied; not re-applied` });
+  }
+  const status = (seed: SeedFile) => (plan.apply.includes(seed) ? 'applied' : plan.changed.includes(seed) ? 'changed' : 'unchanged');
+  return {
+    target: runner.targetName,
+    database: params.database,
+    ...(params.user ? { user: params.user } : {}),
+    seeds: seeds.map((seed) => ({ name: seed.name, status: status(seed) })),
+  };
+}
+
+/** A changed seed is a conflict the user must resolve (like a migration checksum mismatch). */
+export function dbInitReportError(report: DbInitReport): DtoolError | undefined {
+  const changed = report.seeds.filter((s) => s.status === 'changed').map((s) => s.name);
+  if (changed.length === 0) return undefined;
+  return new DtoolError('CONFLICT', `seed${changed.length > 1 ? 's' : ''} changed since applied: ${changed.join(', ')}`, {
+    hint: 'seeds are applied once; put new changes in a new seed file',
+  });
+}

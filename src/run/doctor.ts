@@ -1,0 +1,67 @@
+/**
+ * `dtool doctor`: what this engine can do for dtool — reachable, versions, storage driver,
+ * whether privileged containers start (and if not, whether the explicit profile does), and
+ * which base and helper images are present.
+ */
+import type { Deps } from '../deps.js';
+import { toDtoolError } from '../errors.js';
+import { toCreateOptions } from '../helpers/to-create-options.js';
+import type { PrivilegedMode } from '../helpers/types.js';
+import { DTOOL_VERSION } from '../version.js';
+import { newRunId } from './run-helper.js';
+
+export type ProbeResult = { readonly works: true } | { readonly works: false; readonly reason: string } | { readonly works: 'unknown'; readonly reason: string };
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly engine:
+    | { readonly reachable: true; readonly serverVersion: string; readonly apiVersion: string; readonly os: string; readonly arch: string; readonly storageDriver: string; readonly cgroupVersion: string }
+    | { readonly reachable: false; readonly error: string };
+  readonly privileged?: { readonly flag: ProbeResult; readonly capabilities: ProbeResult; readonly configuredMode: PrivilegedMode };
+  readonly baseImage?: { readonly reference: string; readonly present: boolean; readonly sizeBytes?: number };
+  readonly helperImages?: readonly { readonly name: string; readonly reference: string; readonly present: boolean }[];
+}
+
+async function probePrivileged(deps: Deps, mode: PrivilegedMode): Promise<ProbeResult> {
+  const options = toCreateOptions(
+    { helper: 'doctor-probe', image: deps.config.baseImage, command: ['true'], privileges: ['privileged'], network: { mode: 'none' } },
+    { runId: newRunId(), version: DTOOL_VERSION, grants: new Set(['privileged']), privilegedMode: mode, secretFiles: {} },
+  );
+  let id: string | undefined;
+  try {
+    id = await deps.docker.createContainer(options);
+    await deps.docker.startContainer(id);
+    const exitCode = await deps.docker.waitContainer(id);
+    return exitCode === 0 ? { works: true } : { works: false, reason: `probe exited with ${exitCode}` };
+  } catch (error) {
+    return { works: false, reason: toDtoolError(error).message.replace(/\s+/g, ' ').slice(0, 300) };
+  } finally {
+    if (id) await deps.docker.removeContainer(id).catch(() => {});
+  }
+}
+
+export async function doctor(deps: Deps): Promise<DoctorReport> {
+  let engine: DoctorReport['engine'];
+  try {
+    const [version, info] = await Promise.all([deps.docker.version(), deps.docker.info()]);
+    engine = { reachable: true, ...version, storageDriver: info.storageDriver, cgroupVersion: info.cgroupVersion };
+  } catch (error) {
+    return { ok: false, engine: { reachable: false, error: toDtoolError(error).message } };
+  }
+
+  const base = await deps.docker.inspectImage(deps.config.baseImage);
+  const baseImage = { reference: deps.config.baseImage, present: base !== undefined, ...(base ? { sizeBytes: base.sizeBytes } : {}) };
+  const unknown: ProbeResult = { works: 'unknown', reason: `needs the base image ${deps.config.baseImage}` };
+  const privileged = {
+    flag: base ? await probePrivileged(deps, 'flag') : unknown,
+    capabilities: base ? await probePrivileged(deps, 'capabilities') : unknown,
+    configuredMode: deps.config.privilegedMode,
+  };
+
+  const helperImages = [];
+  for (const name of await deps.images.names()) {
+    const reference = deps.images.reference(name, await deps.images.contentHash(name));
+    helperImages.push({ name, reference, present: (await deps.docker.inspectImage(reference)) !== undefined });
+  }
+  return { ok: baseImage.present, engine, privileged, baseImage, helperImages };
+}

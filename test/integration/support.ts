@@ -1,0 +1,114 @@
+/** Shared pieces of the integration suite: real MariaDB servers and dtool's real deps. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { createDefaultDeps, type Deps } from '../../src/deps.js';
+import type { DockerPort } from '../../src/docker/port.js';
+import type { RunEvent } from '../../src/events.js';
+import { SERVER_READY } from '../../src/helpers/mysql/verify.js';
+
+export const TEST_LABEL = 'dtool.test';
+
+export interface TestDeps extends Deps {
+  readonly events: RunEvent[];
+}
+
+export async function testDeps(options: { signal?: AbortSignal; docker?: DockerPort } = {}): Promise<TestDeps> {
+  const events: RunEvent[] = [];
+  const deps = await createDefaultDeps({
+    reporter: (event) => events.push(event),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.docker ? { docker: options.docker } : {}),
+  });
+  return { ...deps, events };
+}
+
+export async function tempDir(prefix = 'dtool-it-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export const ROOT_PASSWORD = `r00t'pa"ss\\word`;
+
+/** A credentials file for root; returns its path. */
+export async function rootCredentials(dir: string, password = ROOT_PASSWORD): Promise<string> {
+  const path = join(dir, 'root.cnf');
+  const quoted = `"${password.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  await writeFile(path, `[client]\nuser=root\npassword=${quoted}\n`, { mode: 0o600 });
+  return path;
+}
+
+export async function serverImage(): Promise<string> {
+  const deps = await createDefaultDeps();
+  return (await deps.images.ensure('mariadb')).reference;
+}
+
+/** A MariaDB server from dtool's image, root's password set from a secret file at first start. */
+export async function startMariaDb(options: { rootPassword?: string; network?: string } = {}): Promise<StartedTestContainer> {
+  let container = new GenericContainer(await serverImage())
+    .withLabels({ [TEST_LABEL]: 'true' })
+    .withCopyContentToContainer([{ content: options.rootPassword ?? ROOT_PASSWORD, target: '/run/secrets/root-password', mode: 0o400 }])
+    .withWaitStrategy(Wait.forLogMessage(SERVER_READY))
+    .withStartupTimeout(120_000);
+  if (options.network) container = container.withNetworkMode(options.network);
+  return container.start();
+}
+
+/** Runs SQL as root over the server's socket (no password needed inside the container). */
+export async function sql(server: StartedTestContainer, statements: string, database?: string): Promise<string> {
+  const result = await server.exec(['mariadb', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', statements]);
+  if (result.exitCode !== 0) throw new Error(`SQL failed (${result.exitCode}): ${result.output}`);
+  return result.stdout;
+}
+
+/** Rich fixture: utf8mb4 text, BLOBs, a view, a trigger, a procedure, a function, an event. */
+export const FIXTURE_SQL = `
+CREATE DATABASE shop CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE shop;
+CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100) NOT NULL, note TEXT) ENGINE=InnoDB;
+CREATE TABLE files (id INT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, body LONGBLOB, FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB;
+CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, what VARCHAR(200)) ENGINE=InnoDB;
+INSERT INTO customers (name, note) VALUES ('Zoë', 'café ☕ naïve'), ('李小龙', '𝄞 music clef'), ('O''Brien', 'quote '' and backslash \\\\'), ('emoji', '😀🎉🚀');
+INSERT INTO files (customer_id, body) VALUES (1, UNHEX('00FF10DEADBEEF00')), (2, RANDOM_BYTES(1024)), (3, REPEAT(UNHEX('00'), 4096)), (4, NULL);
+CREATE VIEW customer_files AS SELECT c.name, LENGTH(f.body) AS size FROM customers c JOIN files f ON f.customer_id = c.id;
+CREATE TRIGGER customers_audit AFTER INSERT ON customers FOR EACH ROW INSERT INTO audit (what) VALUES (CONCAT('new customer ', NEW.name));
+CREATE PROCEDURE add_customer(IN n VARCHAR(100)) INSERT INTO customers (name) VALUES (n);
+CREATE FUNCTION shout(s VARCHAR(100)) RETURNS VARCHAR(100) DETERMINISTIC RETURN UPPER(s);
+CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM audit WHERE id < 0;
+CALL add_customer('via procedure');
+CREATE DATABASE other;
+CREATE TABLE other.numbers (n BIGINT PRIMARY KEY, label VARCHAR(20));
+INSERT INTO other.numbers SELECT seq, CONCAT('n', seq) FROM seq_1_to_5000;
+`;
+
+/** Per-table row count and CHECKSUM TABLE of the user schemas, as the server itself reports them. */
+export async function tableChecksums(server: StartedTestContainer, schemas: readonly string[]): Promise<Record<string, string>> {
+  const tables = (await sql(server, `SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema IN (${schemas.map((s) => `'${s}'`).join(',')}) ORDER BY 1`))
+    .split('\n')
+    .filter(Boolean);
+  const result: Record<string, string> = {};
+  for (const table of tables) {
+    const [schema, name] = table.split('.');
+    const checksum = (await sql(server, `CHECKSUM TABLE \`${schema}\`.\`${name}\``)).trim().split('\t')[1];
+    const rows = (await sql(server, `SELECT COUNT(*) FROM \`${schema}\`.\`${name}\``)).trim();
+    result[table] = `${rows}:${checksum}`;
+  }
+  return result;
+}
+
+/** Routines, triggers, views and events of a schema, by name. */
+export async function schemaObjects(server: StartedTestContainer, schema: string): Promise<string[]> {
+  const out = await sql(
+    server,
+    `SELECT CONCAT('routine:', routine_name) FROM information_schema.routines WHERE routine_schema='${schema}'
+     UNION ALL SELECT CONCAT('trigger:', trigger_name) FROM information_schema.triggers WHERE trigger_schema='${schema}'
+     UNION ALL SELECT CONCAT('view:', table_name) FROM information_schema.views WHERE table_schema='${schema}'
+     UNION ALL SELECT CONCAT('event:', event_name) FROM information_schema.events WHERE event_schema='${schema}'`,
+  );
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/** dtool's own containers still present (left over), by helper label. */
+export async function dtoolContainers(docker: DockerPort): Promise<string[]> {
+  return (await docker.listContainers({ labels: ['dtool.managed'], all: true })).map((c) => c.name);
+}
