@@ -74,7 +74,8 @@ export function resolveConfig(layers: {
     ...DEFAULT_CONFIG,
     ...(layers.file ? fromRecord(layers.file, 'config file') : {}),
     ...(layers.env ? fromEnv(layers.env) : {}),
-    ...layers.flags,
+    // A flag left undefined must not erase a value from the layers below.
+    ...Object.fromEntries(Object.entries(layers.flags ?? {}).filter(([, value]) => value !== undefined)),
   };
 }
 

@@ -27,7 +27,9 @@ function processAlive(pid: number): boolean {
 
 async function readOwner(path: string): Promise<LockOwner | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockOwner;
+    const owner = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner> | null;
+    if (typeof owner?.pid !== 'number' || typeof owner.host !== 'string') return undefined;
+    return { pid: owner.pid, host: owner.host, since: String(owner.since ?? '?') };
   } catch {
     return undefined;
   }

@@ -19,6 +19,7 @@ export async function ensureWritableDir(dir: string, flag: string): Promise<void
       hint: 'choose a directory this user can write to',
     });
   } finally {
-    await rm(probe, { force: true });
+    // When the directory could not even be created, removing the probe fails too (ENOTDIR).
+    await rm(probe, { force: true }).catch(() => {});
   }
 }

@@ -6,7 +6,7 @@ import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainer
 import { createDefaultDeps, type Deps } from '../../src/deps.js';
 import type { DockerPort } from '../../src/docker/port.js';
 import type { RunEvent } from '../../src/events.js';
-import { SERVER_READY } from '../../src/helpers/mysql/verify.js';
+import { quoteOption } from '../../src/helpers/mysql/credentials.js';
 
 export const TEST_LABEL = 'dtool.test';
 
@@ -33,8 +33,7 @@ export const ROOT_PASSWORD = `r00t'pa"ss\\word`;
 /** A credentials file for root; returns its path. */
 export async function rootCredentials(dir: string, password = ROOT_PASSWORD): Promise<string> {
   const path = join(dir, 'root.cnf');
-  const quoted = `"${password.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-  await writeFile(path, `[client]\nuser=root\npassword=${quoted}\n`, { mode: 0o600 });
+  await writeFile(path, `[client]\nuser=root\npassword=${quoteOption(password)}\n`, { mode: 0o600 });
   return path;
 }
 
@@ -48,7 +47,8 @@ export async function startMariaDb(options: { rootPassword?: string; network?: s
   let container = new GenericContainer(await serverImage())
     .withLabels({ [TEST_LABEL]: 'true' })
     .withCopyContentToContainer([{ content: options.rootPassword ?? ROOT_PASSWORD, target: '/run/secrets/root-password', mode: 0o400 }])
-    .withWaitStrategy(Wait.forLogMessage(SERVER_READY))
+    // testcontainers matches line by line: the second line of MariaDB's ready message.
+    .withWaitStrategy(Wait.forLogMessage(/^Version: .*port: 3306\b/))
     .withStartupTimeout(120_000);
   if (options.network) container = container.withNetworkMode(options.network);
   return container.start();

@@ -151,7 +151,7 @@ export interface TargetReport {
   readonly seconds: number;
   readonly verify?: VerifyReport;
   readonly pruned?: readonly string[];
-  readonly error?: { readonly code: string; readonly message: string; readonly details: readonly string[] };
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string; readonly details: readonly string[] };
 }
 
 export interface BackupReport {
@@ -298,14 +298,15 @@ async function backupOne(deps: Deps, params: BackupParams, credentials: Credenti
       finishedAt: deps.clock.now().toISOString(),
       dtoolVersion: DTOOL_VERSION,
     };
-    await writeFileAtomic(`${finalPath}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
-
     const verify = params.verify
       ? await verifyBackup(deps, { artifactPath: finalPath, source: target, credentials, ...(params.databases ? { databases: params.databases } : {}) })
       : undefined;
     if (verify && !verify.ok) {
+      // No manifest: retention must not count this backup as good, nor restore trust it.
       throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
     }
+    // The manifest is what makes the artifact count: written last, atomically.
+    await writeFileAtomic(`${finalPath}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
     const pruned = await applyRetention(deps, targetDir, target.name, params.retention);
     deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
     return {
@@ -329,7 +330,7 @@ async function backupOne(deps: Deps, params: BackupParams, credentials: Credenti
       status: 'failed',
       seconds: seconds(),
       ...(verify ? { verify } : {}),
-      error: { code: error.code, message: error.message, details: error.details },
+      error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}), details: error.details },
     };
   }
 }
@@ -367,6 +368,7 @@ export function backupReportError(report: BackupReport): DtoolError | undefined 
     const only = failed[0]!;
     return new DtoolError((only.error?.code ?? 'INTERNAL') as DtoolError['code'], only.error?.message ?? 'backup failed', {
       details: only.error?.details ?? [],
+      ...(only.error?.hint ? { hint: only.error.hint } : {}),
     });
   }
   return new PartialFailureError(failed.map((t) => t.target), report.targets.length);

@@ -18,13 +18,41 @@ export interface Endpoint {
 
 const CLIENT_SECTIONS = new Set(['client', 'mysql', 'mariadb', 'mysqldump', 'mariadb-dump', 'client-mariadb']);
 
+const OPTION_ESCAPES: Readonly<Record<string, string>> = { b: '\b', t: '\t', n: '\n', r: '\r', s: ' ', '\\': '\\', '"': '"', "'": "'" };
+
+/** Cuts an unquoted `#` comment, tracking quotes as the client's option-file reader does. */
+function removeEndComment(text: string): string {
+  let quote: string | undefined;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if ((c === '"' || c === "'") && !escaped) {
+      if (quote === undefined) quote = c;
+      else if (quote === c) quote = undefined;
+    } else if (quote === undefined && c === '#') {
+      return text.slice(0, i);
+    }
+    escaped = quote !== undefined && c === '\\' && !escaped;
+  }
+  return text;
+}
+
+/**
+ * An option-file value as the MariaDB/MySQL clients read it: an unquoted `#` starts a
+ * comment; one pair of surrounding quotes is stripped; `\\ \s \t \n \r \b \" \'` are unescaped
+ * and any other backslash is kept as it is.
+ */
+export function optionValue(raw: string): string {
+  let text = removeEndComment(raw).trim();
+  if (text.length >= 2 && (text[0] === '"' || text[0] === "'") && text.endsWith(text[0])) text = text.slice(1, -1);
+  return text.replace(/\\(.)/gs, (whole, next: string) => OPTION_ESCAPES[next] ?? whole);
+}
+
+/** The seed's YAML-ish values: surrounding quotes removed, nothing else interpreted. */
 function unquote(value: string): string {
   const trimmed = value.trim();
   const quote = trimmed[0];
-  if ((quote === '"' || quote === "'") && trimmed.endsWith(quote) && trimmed.length >= 2) {
-    const inner = trimmed.slice(1, -1);
-    return quote === '"' ? inner.replace(/\\(["\\])/g, '$1') : inner;
-  }
+  if ((quote === '"' || quote === "'") && trimmed.endsWith(quote) && trimmed.length >= 2) return trimmed.slice(1, -1);
   return trimmed;
 }
 
@@ -49,7 +77,7 @@ function parseMyCnf(text: string, source: string): Credentials {
     const eq = line.indexOf('=');
     if (eq < 0) continue;
     const key = line.slice(0, eq).trim().toLowerCase().replace(/_/g, '-');
-    values.set(key, unquote(line.slice(eq + 1)));
+    values.set(key, optionValue(line.slice(eq + 1)));
   }
   const user = values.get('user');
   const password = values.get('password');
@@ -77,10 +105,17 @@ export function parseCredentials(text: string, source = 'credentials file'): Cre
   throw new CredentialsError(`${source}: not a my.cnf ([client] section) nor a dbcreds.yml (USER:/PASS: lines)`);
 }
 
-/** Option-file values are double-quoted with `\` and `"` escaped, so any password survives. */
-function quoteOption(value: string): string {
+/**
+ * Writes a value so that `optionValue` (and the client) read it back unchanged: quoted,
+ * backslashes doubled. Inner quotes need no escape, but they would let a `#` start a
+ * comment, so the outer quote is the kind the value does not contain.
+ */
+export function quoteOption(value: string): string {
   if (/[\r\n]/.test(value)) throw new CredentialsError('credentials must not contain line breaks');
-  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  const escaped = value.replace(/\\/g, '\\\\');
+  if (!value.includes('#') || !value.includes('"')) return `"${escaped}"`;
+  if (!value.includes("'")) return `'${escaped}'`;
+  throw new CredentialsError('a password holding #, " and \' together cannot be written to a client option file');
 }
 
 export function toClientCnf(credentials: Credentials, endpoint: Endpoint): string {

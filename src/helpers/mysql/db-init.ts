@@ -99,11 +99,14 @@ export function quoteString(value: string): string {
 }
 
 const SEEDS_TABLE = '`_dtool`.`applied_seeds`';
+/** quoteString escapes with backslashes: make sure the session reads them as escapes. */
+const KEEP_BACKSLASH_ESCAPES = "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '');";
 
 /** Pure: the idempotent statements that bring a server to the declared state, ending with the applied-seeds listing. */
 export function ensureSql(options: { database: string; user?: string; password?: string; rootPassword?: string }): string {
   const db = quoteIdentifier(options.database);
   const lines = [
+    KEEP_BACKSLASH_ESCAPES,
     `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
   ];
   if (options.user && options.password !== undefined) {
@@ -133,7 +136,7 @@ export function ensureSql(options: { database: string; user?: string; password?:
 
 /** Pure: applies each seed inside the database, then records it. */
 export function applySeedsSql(database: string, seeds: readonly { seed: SeedFile; mountPath: string }[]): string {
-  const lines: string[] = [];
+  const lines: string[] = [KEEP_BACKSLASH_ESCAPES];
   for (const { seed, mountPath } of seeds) {
     lines.push(
       `USE ${quoteIdentifier(database)};`,

@@ -63,7 +63,7 @@ export function compareChecksums(source: readonly TableChecksum[], restored: rea
     mismatches,
     summary: ok
       ? `${source.length} tables match (rows and CHECKSUM TABLE)`
-      : `${mismatches.length} of ${source.length} tables differ: ${mismatches.slice(0, 3).map((m) => `${m.table} (${m.reason})`).join('; ')}`,
+      : `${mismatches.length} difference${mismatches.length > 1 ? 's' : ''} across ${source.length} source tables: ${mismatches.slice(0, 3).map((m) => `${m.table} (${m.reason})`).join('; ')}`,
   };
 }
 
@@ -104,7 +104,11 @@ export function throwawayServerSpec(image: string, rootPassword: string): Helper
   };
 }
 
-export const SERVER_READY = /ready for connections[^\n]*port: 3306/;
+/**
+ * MariaDB logs readiness on two lines ("ready for connections." then "Version: … port: 3306").
+ * The port matters: the private bootstrap server that initialises a datadir says port: 0.
+ */
+export const SERVER_READY = /ready for connections\.\r?\nVersion: [^\n]*port: 3306\b/;
 
 export async function verifyBackup(
   deps: Deps,

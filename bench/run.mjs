@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+/**
+ * make bench: dtool against the plain way, measured in the same run on the same data.
+ * Prints a markdown table and writes it into BENCHMARKS.md. Ratios, never timed asserts.
+ *
+ * Env: BENCH_MB (target size of the generated database, default 800), BENCH_SMALL_SERVERS (10),
+ * BENCH_REPEAT (runs per measurement, median taken; default 3).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const root = new URL('..', import.meta.url).pathname;
+const { createDefaultDeps, runHelper } = await import(join(root, 'dist/index.js'));
+
+const TARGET_MB = Number(process.env.BENCH_MB ?? 800);
+const SMALL_SERVERS = Number(process.env.BENCH_SMALL_SERVERS ?? 10);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const LABEL = 'dtool.bench=true';
+const PASSWORD = 'bench-password';
+
+const sh = (cmd, args, options = {}) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options }).trim();
+const docker = (...args) => sh('docker', args);
+const dtool = (...args) => {
+  const result = spawnSync('node', [join(root, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`dtool ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function timed(fn) {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+async function measure(fn, repeat = REPEAT) {
+  const times = [];
+  for (let i = 0; i < repeat; i++) times.push(await timed(fn));
+  return median(times);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'dtool-bench-'));
+const secretDir = join(work, 'secrets');
+mkdirSync(secretDir, { mode: 0o700 });
+writeFileSync(join(secretDir, 'root-password'), PASSWORD, { mode: 0o444 });
+const credentials = join(secretDir, 'root.cnf');
+writeFileSync(credentials, `[client]\nuser=root\npassword="${PASSWORD}"\n`, { mode: 0o444 });
+
+const deps = await createDefaultDeps();
+const serverImage = (await deps.images.ensure('mariadb')).reference;
+const toolsImage = (await deps.images.ensure('mysql-tools')).reference;
+
+function startServer(name) {
+  docker('rm', '-f', name);
+  docker('run', '-d', '--name', name, '--label', LABEL, '-v', `${join(secretDir, 'root-password')}:/run/secrets/root-password:ro`, serverImage);
+}
+async function waitReady(name) {
+  for (let i = 0; i < 240; i++) {
+    if (/ready for connections[^\n]*port: 3306/.test(sh('sh', ['-c', `docker logs ${name} 2>&1`]))) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${name} never became ready`);
+}
+const sqlIn = (name, statements) => sh('docker', ['exec', name, 'mariadb', '--batch', '--skip-column-names', '-e', statements]);
+
+function cleanup() {
+  const ids = docker('ps', '-aq', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
+  if (ids.length) docker('rm', '-f', '-v', ...ids);
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+
+const rows = [];
+const log = (message) => process.stderr.write(`bench: ${message}\n`);
+
+// ---- one large database ---------------------------------------------------------------
+const BIG = 'dtool-bench-big';
+startServer(BIG);
+await waitReady(BIG);
+log(`generating ~${TARGET_MB} MB in ${BIG}`);
+const TABLES = 8;
+const rowsPerTable = Math.round((TARGET_MB * 1024 * 1024) / TABLES / 1100);
+const generate = [`CREATE DATABASE bench;`];
+for (let t = 0; t < TABLES; t++) {
+  generate.push(
+    `CREATE TABLE bench.t${t} (id INT PRIMARY KEY, k INT NOT NULL, note VARCHAR(64), pad VARCHAR(1024), KEY (k)) ENGINE=InnoDB;`,
+    `INSERT INTO bench.t${t} SELECT seq, seq % 1000, CONCAT('row ', seq), REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_${rowsPerTable};`,
+  );
+}
+const generateSeconds = await timed(() => sqlIn(BIG, generate.join('\n')));
+const dataMb = Number(sqlIn(BIG, "SELECT ROUND(SUM(data_length + index_length) / 1048576) FROM information_schema.tables WHERE table_schema = 'bench'"));
+log(`generated ${dataMb} MB in ${generateSeconds.toFixed(0)}s`);
+
+const out = join(work, 'out');
+mkdirSync(out);
+const DUMP_FLAGS = '--single-transaction --quick --routines --triggers --events --hex-blob --default-character-set=utf8mb4 --all-databases';
+
+// The plain way: the seed's shell helper, `mariadb-dump > file` in a linked `docker run --rm`.
+const rawSeconds = await measure(() =>
+  docker('run', '--rm', '--link', `${BIG}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
+    '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/raw.sql`),
+);
+const rawBytes = statSync(join(out, 'raw.sql')).size;
+rmSync(join(out, 'raw.sql'));
+
+const dtoolBackup = (engine, compress, extra = []) => () => {
+  const dir = join(out, `${engine}-${compress}`);
+  dtool('backup', '--link', `${BIG}:big`, '--out', dir, '--credentials', credentials, '--engine', engine, '--compress', compress, '--keep', '1', ...extra);
+};
+const noneSeconds = await measure(dtoolBackup('mariadb-dump', 'none'));
+const zstdSeconds = await measure(dtoolBackup('mariadb-dump', 'zstd'));
+const mydumperSeconds = await measure(dtoolBackup('mydumper', 'none'));
+
+const mbps = (seconds) => (rawBytes / 1048576 / seconds).toFixed(0);
+rows.push(
+  ['raw `mariadb-dump > file` (docker run --rm --link)', `${rawSeconds.toFixed(2)} s`, `${mbps(rawSeconds)} MB/s`, 'baseline', ''],
+  ['dtool backup --compress none', `${noneSeconds.toFixed(2)} s`, `${mbps(noneSeconds)} MB/s`, (rawSeconds / noneSeconds).toFixed(2), '≥ 0.95 vs raw'],
+  ['dtool backup --engine mydumper --compress none', `${mydumperSeconds.toFixed(2)} s`, `${mbps(mydumperSeconds)} MB/s`, (rawSeconds / mydumperSeconds).toFixed(2), '≥ 1.15 vs raw'],
+  ['dtool backup (zstd, default)', `${zstdSeconds.toFixed(2)} s`, `${mbps(zstdSeconds)} MB/s`, (noneSeconds / zstdSeconds).toFixed(2), '≥ 0.8 vs uncompressed'],
+);
+docker('rm', '-f', '-v', BIG);
+
+// ---- ten small servers: dtool --concurrency 4 vs a serial shell loop ------------------------
+log(`starting ${SMALL_SERVERS} small servers`);
+const smalls = Array.from({ length: SMALL_SERVERS }, (_, i) => `dtool-bench-small-${i}`);
+for (const name of smalls) startServer(name);
+for (const name of smalls) {
+  await waitReady(name);
+  sqlIn(name, `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; INSERT INTO app.t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`);
+}
+const serialSeconds = await measure(() => {
+  for (const name of smalls) {
+    docker('run', '--rm', '--link', `${name}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
+      '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/${name}.sql`);
+  }
+}, 1);
+const concurrentSeconds = await measure(() => {
+  dtool('backup', '--label', LABEL, '--out', join(out, 'smalls'), '--credentials', credentials, '--compress', 'none', '--concurrency', '4', '--keep', '1');
+}, 1);
+rows.push(
+  [`${SMALL_SERVERS} servers, serial \`docker run --rm --link\` loop`, `${serialSeconds.toFixed(2)} s`, '', 'baseline', ''],
+  [`${SMALL_SERVERS} servers, dtool backup --label … --concurrency 4`, `${concurrentSeconds.toFixed(2)} s`, '', `${(serialSeconds / concurrentSeconds).toFixed(2)}×`, '≥ 2× faster'],
+);
+for (const name of smalls) docker('rm', '-f', '-v', name);
+
+// ---- per-run overhead of a trivial helper ---------------------------------------------------
+const base = deps.config.baseImage;
+const TRIVIAL = 15;
+const plainRun = await measure(() => docker('run', '--rm', base, 'true'), TRIVIAL);
+const helperRun = await measure(() => runHelper(deps, { helper: 'bench-trivial', image: base, command: ['true'] }), TRIVIAL);
+rows.push(
+  ['trivial helper: `docker run --rm IMAGE true`', `${(plainRun * 1000).toFixed(0)} ms`, '', 'baseline', ''],
+  ['trivial helper: dtool runHelper (create, attach, start, wait, remove)', `${(helperRun * 1000).toFixed(0)} ms`, '', (helperRun / plainRun).toFixed(2), '≤ 1.1 vs docker run'],
+);
+
+// ---- report -------------------------------------------------------------------------------
+const header = ['measurement', 'time (median)', 'throughput', 'ratio', 'target'];
+const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+const context = `Database: ${dataMb} MB of InnoDB data in ${TABLES} tables (${(rawBytes / 1048576).toFixed(0)} MB as SQL); ${cpus().length} cores; ` +
+  `median of ${REPEAT} runs (the ${SMALL_SERVERS}-server rows: 1 run; trivial helper: ${TRIVIAL} runs). Throughput is SQL MB per second. ` +
+  `Ratios: throughput ÷ baseline's (higher is better), except the trivial helper (time ÷ docker run's: lower is better).`;
+const section = `<!-- bench:start -->\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`make bench\`.\n\n${context}\n\n${table}\n<!-- bench:end -->`;
+console.log(`\n${table}\n`);
+const path = join(root, 'BENCHMARKS.md');
+let doc;
+try {
+  doc = readFileSync(path, 'utf8');
+} catch {
+  doc = '# Benchmarks\n\nEach row is measured in the same `make bench` run as its baseline, on this machine.\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
+}
+writeFileSync(path, doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section));
+log(`wrote ${path}`);

@@ -1,0 +1,252 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DtoolError, PartialFailureError, UsageError, exitCodeFor } from '../../../../src/errors.js';
+import {
+  backup,
+  backupReportError,
+  parseBackupParams,
+  parseDatabaseList,
+  parsePositiveInt,
+  type BackupReport,
+  type RawBackupOptions,
+  type TargetReport,
+} from '../../../../src/helpers/mysql/backup.js';
+import { fakeDeps, runningContainer } from '../../../support/fake-docker.js';
+
+const CWD = '/home/ops';
+const minimal: RawBackupOptions = { link: ['mariadb-1'], out: '/srv/backups', credentials: '/etc/dtool/my.cnf' };
+
+function usageMessage(raw: RawBackupOptions): string {
+  try {
+    parseBackupParams(raw, CWD);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as UsageError).message;
+  }
+  throw new Error(`parseBackupParams accepted ${JSON.stringify(raw)}`);
+}
+
+describe('parseBackupParams: defaults', () => {
+  it('fills in the documented defaults', () => {
+    expect(parseBackupParams(minimal, CWD)).toEqual({
+      links: [{ container: 'mariadb-1' }],
+      labels: [],
+      outDir: '/srv/backups',
+      credentialsFile: '/etc/dtool/my.cnf',
+      engine: 'mariadb-dump',
+      compression: 'zstd',
+      concurrency: 1,
+      retention: { kind: 'none' },
+      verify: false,
+    });
+  });
+
+  it('reads every option', () => {
+    const params = parseBackupParams(
+      {
+        link: ['mariadb-1:db', 'mariadb-2'],
+        label: ['backup=true'],
+        out: '/srv/backups',
+        credentials: '/etc/dtool/my.cnf',
+        databases: 'shop, crm',
+        engine: 'mydumper',
+        compress: 'gzip',
+        concurrency: '3',
+        threads: '8',
+        keep: '7',
+        verify: true,
+        timeout: '600',
+      },
+      CWD,
+    );
+    expect(params).toEqual({
+      links: [{ container: 'mariadb-1', alias: 'db' }, { container: 'mariadb-2' }],
+      labels: ['backup=true'],
+      outDir: '/srv/backups',
+      credentialsFile: '/etc/dtool/my.cnf',
+      databases: ['shop', 'crm'],
+      engine: 'mydumper',
+      compression: 'gzip',
+      concurrency: 3,
+      threads: 8,
+      retention: { kind: 'keep-last', count: 7 },
+      verify: true,
+      timeoutMs: 600_000,
+    });
+  });
+
+  it('accepts --keep-days and a label instead of a link', () => {
+    const params = parseBackupParams({ label: ['tier=db'], out: '/b', credentials: '/c', keepDays: '14' }, CWD);
+    expect(params.links).toEqual([]);
+    expect(params.labels).toEqual(['tier=db']);
+    expect(params.retention).toEqual({ kind: 'keep-days', days: 14 });
+  });
+
+  it('resolves relative --out and --credentials against the working directory', () => {
+    const params = parseBackupParams({ link: ['db'], out: 'backups', credentials: '../secrets/my.cnf' }, CWD);
+    expect(params.outDir).toBe('/home/ops/backups');
+    expect(params.credentialsFile).toBe('/home/secrets/my.cnf');
+  });
+
+  it('accepts numbers as numbers, as a library caller passes them', () => {
+    expect(parseBackupParams({ ...minimal, keep: 3, concurrency: 2 }, CWD)).toMatchObject({ retention: { kind: 'keep-last', count: 3 }, concurrency: 2 });
+  });
+});
+
+describe('parseBackupParams: faults', () => {
+  it('requires a target', () => {
+    expect(usageMessage({ out: '/b', credentials: '/c' })).toBe('name at least one target: --link CONTAINER or --label KEY=VALUE');
+    expect(usageMessage({ link: [], label: [], out: '/b', credentials: '/c' })).toMatch(/at least one target/);
+  });
+
+  it('requires --out and --credentials', () => {
+    expect(usageMessage({ link: ['db'], credentials: '/c' })).toBe('--out DIR is required');
+    expect(usageMessage({ link: ['db'], out: '', credentials: '/c' })).toBe('--out DIR is required');
+    expect(usageMessage({ link: ['db'], out: '/b' })).toBe('--credentials FILE is required');
+  });
+
+  it('hints at the credential formats', () => {
+    expect(() => parseBackupParams({ link: ['db'], out: '/b' }, CWD)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/my\.cnf.*dbcreds\.yml/) }));
+  });
+
+  it('rejects a bad link or label', () => {
+    expect(usageMessage({ ...minimal, link: ['a:b:c'] })).toMatch(/--link expects/);
+    expect(usageMessage({ ...minimal, label: ['a b'] })).toMatch(/--label expects/);
+  });
+
+  it('rejects an unknown engine or compression, listing the choices', () => {
+    expect(usageMessage({ ...minimal, engine: 'mysqldump' })).toBe('--engine must be one of mariadb-dump, mydumper, not "mysqldump"');
+    expect(usageMessage({ ...minimal, compress: 'xz' })).toBe('--compress must be one of zstd, gzip, none, not "xz"');
+  });
+
+  it('refuses --keep together with --keep-days', () => {
+    expect(usageMessage({ ...minimal, keep: '3', keepDays: '7' })).toBe('choose one of --keep and --keep-days');
+  });
+
+  it('refuses --threads without --engine mydumper', () => {
+    expect(usageMessage({ ...minimal, threads: '4' })).toBe('--threads applies to --engine mydumper only');
+    expect(usageMessage({ ...minimal, engine: 'mariadb-dump', threads: '4' })).toMatch(/mydumper only/);
+  });
+
+  it.each(['0', '-1', '1.5', 'abc', '', ' ', '1e3', '0x10', '3 days'])('rejects --keep %j as not a whole number', (value) => {
+    expect(usageMessage({ ...minimal, keep: value })).toBe(`--keep expects a whole number from 1 to 1000000, not "${value}"`);
+  });
+
+  it.each([
+    ['concurrency', '--concurrency', '65'],
+    ['concurrency', '--concurrency', '0'],
+    ['keepDays', '--keep-days', '36501'],
+    ['timeout', '--timeout', '-5'],
+  ] as const)('rejects %s out of range or negative: %s %s', (key, flag, value) => {
+    expect(usageMessage({ ...minimal, [key]: value })).toMatch(new RegExp(`^${flag} expects a whole number from 1 to \\d+, not "${value}"`));
+  });
+
+  it('rejects --threads out of range even with mydumper', () => {
+    expect(usageMessage({ ...minimal, engine: 'mydumper', threads: '257' })).toBe('--threads expects a whole number from 1 to 256, not "257"');
+  });
+
+  it.each(['shop;drop', 'my shop', 'sh`op', "sh'op", 'a/b', '../x', '-x'])('rejects the database name %j', (name) => {
+    expect(usageMessage({ ...minimal, databases: `ok,${name}` })).toBe(`invalid database name "${name}": use letters, digits, "_", "$" or "-"`);
+  });
+
+  it('rejects an empty database list', () => {
+    expect(usageMessage({ ...minimal, databases: ' , ' })).toBe('--databases expects a comma-separated list of names');
+  });
+});
+
+describe('parsePositiveInt and parseDatabaseList', () => {
+  it('returns undefined for an absent value', () => {
+    expect(parsePositiveInt(undefined, '--x')).toBeUndefined();
+    expect(parseDatabaseList(undefined)).toBeUndefined();
+  });
+
+  it('accepts surrounding spaces and the bounds, but not a fractional number', () => {
+    expect(parsePositiveInt(' 42 ', '--x')).toBe(42);
+    expect(parsePositiveInt('1', '--x', { min: 1, max: 5 })).toBe(1);
+    expect(parsePositiveInt('5', '--x', { min: 1, max: 5 })).toBe(5);
+    expect(() => parsePositiveInt(2.5, '--x')).toThrow(UsageError);
+  });
+});
+
+describe('backupReportError', () => {
+  const ok = (target: string): TargetReport => ({ target, container: target, status: 'ok', seconds: 1, file: `/b/${target}/x.sql.zst` });
+  const failed = (target: string, code: string, message: string, details: string[] = [], hint?: string): TargetReport => ({
+    target,
+    container: target,
+    status: 'failed',
+    seconds: 1,
+    error: { code, message, ...(hint === undefined ? {} : { hint }), details },
+  });
+  const report = (...targets: TargetReport[]): BackupReport => ({
+    ok: targets.every((t) => t.status === 'ok'),
+    startedAt: '2026-11-22T15:30:00.000Z',
+    finishedAt: '2026-11-22T15:31:00.000Z',
+    targets,
+  });
+
+  it('is undefined when no target failed', () => {
+    expect(backupReportError(report(ok('a')))).toBeUndefined();
+    expect(backupReportError(report(ok('a'), ok('b')))).toBeUndefined();
+  });
+
+  it("returns a lone target's own error, so it exits with that error's code", () => {
+    const error = backupReportError(report(failed('db', 'CREDENTIALS', 'access denied by db', ['ERROR 1045'])))!;
+    expect(error).toBeInstanceOf(DtoolError);
+    expect(error.code).toBe('CREDENTIALS');
+    expect(error.message).toBe('access denied by db');
+    expect(error.details).toEqual(['ERROR 1045']);
+    expect(exitCodeFor(error)).toBe(6);
+    expect(error.hint).toBeUndefined();
+  });
+
+  it("keeps a lone target's hint, so the user still sees what to do", () => {
+    const error = backupReportError(report(failed('db', 'LOCKED', 'backups of db are locked', [], 'wait for it to finish')))!;
+    expect(error).toMatchObject({ code: 'LOCKED', message: 'backups of db are locked', hint: 'wait for it to finish', details: [] });
+    expect(exitCodeFor(error)).toBe(exitCodeFor(new DtoolError('LOCKED', 'x')));
+  });
+
+  it('returns a partial failure listing the failed targets when several ran', () => {
+    const error = backupReportError(report(ok('a'), failed('b', 'LOCKED', 'locked'), failed('c', 'NO_SPACE', 'full')))!;
+    expect(error).toBeInstanceOf(PartialFailureError);
+    expect(error.message).toBe('2 of 3 failed: b, c');
+    expect((error as PartialFailureError).failed).toEqual(['b', 'c']);
+    expect(exitCodeFor(error)).toBe(8);
+  });
+});
+
+describe('backup: a failed target', () => {
+  async function runWith(container?: ReturnType<typeof runningContainer>) {
+    const dir = await mkdtemp(join(tmpdir(), 'dtool-backup-'));
+    try {
+      await writeFile(join(dir, 'my.cnf'), '[client]\nuser=backup\npassword=pw\n');
+      const deps = fakeDeps();
+      if (container) deps.docker.containers.set('db', container);
+      const params = parseBackupParams({ link: ['db'], out: join(dir, 'out'), credentials: join(dir, 'my.cnf') }, dir);
+      return { report: await backup(deps, params), deps };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("records the error's hint in its report, and backupReportError passes it on", async () => {
+    const { report, deps } = await runWith();
+    expect(report.ok).toBe(false);
+    expect(report.targets).toHaveLength(1);
+    expect(report.targets[0]!.error).toEqual({
+      code: 'NOT_FOUND',
+      message: 'link target db: no such container',
+      hint: 'see docker ps for running containers',
+      details: [],
+    });
+    expect(backupReportError(report)).toMatchObject({ code: 'NOT_FOUND', hint: 'see docker ps for running containers' });
+    expect(deps.docker.created).toEqual([]);
+  });
+
+  it('carries a hint naming the container to start when it is stopped', async () => {
+    const { report } = await runWith(runningContainer('db', { running: false, status: 'exited' }));
+    expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND', hint: 'start it first: docker start db' });
+    expect(backupReportError(report)!.hint).toBe('start it first: docker start db');
+  });
+});

@@ -1,0 +1,359 @@
+/**
+ * The full create options of every helper dtool runs, pinned: any change to what a helper
+ * mounts, reaches or is allowed to do shows up here as a diff.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ContainerCreateOptions } from '../../../src/docker/port.js';
+import { backupHelperSpec } from '../../../src/helpers/mysql/backup.js';
+import { dbInit, parseDbInitParams } from '../../../src/helpers/mysql/db-init.js';
+import { restoreHelperSpec } from '../../../src/helpers/mysql/restore.js';
+import type { ResolvedTarget } from '../../../src/helpers/mysql/target.js';
+import { checksumTables, throwawayServerSpec } from '../../../src/helpers/mysql/verify.js';
+import { toCreateOptions, type CreateContext } from '../../../src/helpers/to-create-options.js';
+import type { HelperRunSpec } from '../../../src/helpers/types.js';
+import { DTOOL_VERSION } from '../../../src/version.js';
+import { FakeDocker, fakeDeps, runningContainer } from '../../support/fake-docker.js';
+
+const HOST_USER = `${process.getuid!()}:${process.getgid!()}`;
+const TMPFS = 'rw,nosuid,nodev,size=256m';
+const SECRET_DIR = '/tmp/dtool-secrets-test';
+const PASSWORD = 's3cr3t-"pass"\\word#1';
+const CLIENT_CNF = `[client]\nhost=db\nport=3306\nuser="backup"\npassword="${PASSWORD}"\n`;
+
+function pinContext(spec: HelperRunSpec): CreateContext {
+  const secretFiles = Object.fromEntries((spec.secrets ?? []).map((s) => [s.name, `${SECRET_DIR}/${s.name}`]));
+  return { runId: 'run-1', version: '1.2.3', grants: new Set(), privilegedMode: 'flag', secretFiles };
+}
+
+function labels(helper: string) {
+  return { 'dtool.managed': '1.2.3', 'dtool.helper': helper, 'dtool.run-id': 'run-1' };
+}
+
+const ATTACH = { AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false } as const;
+const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, Init: true } as const;
+
+/** What holds for every helper, whatever its options: secrets never in the options nor in env. */
+function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions, ...secretValues: string[]): void {
+  const json = JSON.stringify(options);
+  for (const value of secretValues) expect(json).not.toContain(value);
+  for (const secret of spec.secrets ?? []) expect(json).not.toContain(secret.content);
+  expect(spec.env).toBeUndefined();
+  expect(options.Env).toBeUndefined();
+}
+
+/** A helper that declares no privilege gets the same options whatever the user grants. */
+function expectGrantsIrrelevant(spec: HelperRunSpec): void {
+  const all = { ...pinContext(spec), grants: new Set(['privileged', 'host-sysctl', 'docker-socket'] as const), privilegedMode: 'capabilities' as const };
+  expect(toCreateOptions(spec, all)).toEqual(toCreateOptions(spec, pinContext(spec)));
+}
+
+const bridgeTarget: ResolvedTarget = {
+  name: 'db',
+  container: runningContainer('mariadb-1'),
+  host: 'db',
+  network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
+};
+
+describe('mysql-backup (backupHelperSpec)', () => {
+  const spec = backupHelperSpec({
+    image: 'dtool/mysql-tools:abc',
+    target: bridgeTarget,
+    targetDir: '/srv/backups/db',
+    tempName: '.db-20261122T153000Z.sql.zst.tmp',
+    clientCnf: CLIENT_CNF,
+    params: { engine: 'mariadb-dump', compression: 'zstd' },
+  });
+
+  it('pins its create options', () => {
+    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+      Image: 'dtool/mysql-tools:abc',
+      Cmd: ['dtool-backup', '--engine', 'mariadb-dump', '--compress', 'zstd', '--out', '/backups/.db-20261122T153000Z.sql.zst.tmp'],
+      User: HOST_USER,
+      Labels: labels('mysql-backup'),
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [
+          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+        ],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'bridge',
+        Links: ['mariadb-1:db'],
+        ...LOCKED_DOWN,
+      },
+    });
+  });
+
+  it('passes mydumper threads, databases and its timeout; on a user network, no links', () => {
+    const mydumper = backupHelperSpec({
+      image: 'dtool/mysql-tools:abc',
+      target: { ...bridgeTarget, host: '10.0.0.7', network: { mode: 'network', name: 'appnet' } },
+      targetDir: '/srv/backups/db',
+      tempName: '.db-20261122T153000Z.tar.gz.tmp',
+      clientCnf: CLIENT_CNF,
+      params: { engine: 'mydumper', compression: 'gzip', databases: ['shop', 'crm'], threads: 4, timeoutMs: 60_000 },
+    });
+    expect(mydumper.timeoutMs).toBe(60_000);
+    expect(toCreateOptions(mydumper, pinContext(mydumper))).toEqual({
+      Image: 'dtool/mysql-tools:abc',
+      Cmd: ['dtool-backup', '--engine', 'mydumper', '--compress', 'gzip', '--out', '/backups/.db-20261122T153000Z.tar.gz.tmp', '--databases', 'shop,crm', '--threads', '4'],
+      User: HOST_USER,
+      Labels: labels('mysql-backup'),
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [
+          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+        ],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'appnet',
+        ...LOCKED_DOWN,
+      },
+    });
+  });
+
+  it('keeps the credentials out of the options and env', () => {
+    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), PASSWORD);
+  });
+
+  it('asks for no privilege', () => {
+    expect(spec.privileges).toBeUndefined();
+    expectGrantsIrrelevant(spec);
+  });
+});
+
+describe('mysql-restore (restoreHelperSpec)', () => {
+  const spec = restoreHelperSpec({
+    image: 'dtool/mysql-tools:abc',
+    artifactPath: '/srv/backups/db/db-20261122T153000Z.sql.zst',
+    clientCnf: CLIENT_CNF,
+    network: { mode: 'host' },
+  });
+
+  it('pins its create options: the artifact read-only, host network', () => {
+    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+      Image: 'dtool/mysql-tools:abc',
+      Cmd: ['dtool-restore', '--from', '/restore/db-20261122T153000Z.sql.zst'],
+      User: HOST_USER,
+      Labels: labels('mysql-restore'),
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [
+          { Type: 'bind', Source: '/srv/backups/db/db-20261122T153000Z.sql.zst', Target: '/restore/db-20261122T153000Z.sql.zst', ReadOnly: true },
+          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+        ],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'host',
+        ...LOCKED_DOWN,
+      },
+    });
+  });
+
+  it('pins its create options with a scratch folder for a mydumper tarball', () => {
+    const tarball = restoreHelperSpec({
+      image: 'dtool/mysql-tools:abc',
+      artifactPath: '/srv/backups/db/db-20261122T153000Z.tar.zst',
+      clientCnf: CLIENT_CNF,
+      network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
+      scratchDir: '/tmp/dtool-restore-abc',
+    });
+    expect(toCreateOptions(tarball, pinContext(tarball))).toEqual({
+      Image: 'dtool/mysql-tools:abc',
+      Cmd: ['dtool-restore', '--from', '/restore/db-20261122T153000Z.tar.zst', '--scratch', '/scratch'],
+      User: HOST_USER,
+      Labels: labels('mysql-restore'),
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [
+          { Type: 'bind', Source: '/srv/backups/db/db-20261122T153000Z.tar.zst', Target: '/restore/db-20261122T153000Z.tar.zst', ReadOnly: true },
+          { Type: 'bind', Source: '/tmp/dtool-restore-abc', Target: '/scratch', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+        ],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'bridge',
+        Links: ['mariadb-1:db'],
+        ...LOCKED_DOWN,
+      },
+    });
+  });
+
+  it('keeps the credentials out of the options and asks for no privilege', () => {
+    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), PASSWORD);
+    expectGrantsIrrelevant(spec);
+  });
+});
+
+describe('mariadb-verify (throwawayServerSpec)', () => {
+  const rootPassword = 'throwaway-root-pw-123';
+  const spec = throwawayServerSpec('dtool/mariadb:abc', rootPassword);
+
+  it('pins its create options: an anonymous data volume, the server\'s ownership capabilities only', () => {
+    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+      Image: 'dtool/mariadb:abc',
+      Cmd: [],
+      Labels: labels('mariadb-verify'),
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [
+          { Type: 'volume', Target: '/var/lib/mysql', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/root-password`, Target: '/run/secrets/root-password', ReadOnly: true },
+        ],
+        Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
+        CapDrop: ['ALL'],
+        CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Init: true,
+      },
+    });
+  });
+
+  it('passes the root password only as a secret file', () => {
+    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), rootPassword);
+    expectGrantsIrrelevant(spec);
+  });
+});
+
+describe('mysql-checksum (built inside checksumTables)', () => {
+  it('pins the create options it runs with', async () => {
+    const deps = fakeDeps({ docker: new FakeDocker().script({ stdout: 'shop\torders\t3\t12345\n' }) });
+    const checksums = await checksumTables(deps, {
+      clientCnf: CLIENT_CNF,
+      network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
+      targetName: 'db',
+      databases: ['shop'],
+    });
+    expect(checksums).toEqual([{ table: 'shop.orders', rows: 3, checksum: '12345' }]);
+    const [options] = deps.docker.created;
+    expect(options).toEqual({
+      name: expect.stringMatching(/^dtool-mysql-checksum-/),
+      Image: 'dtool/mysql-tools:test',
+      Cmd: ['dtool-checksum', '--databases', 'shop'],
+      User: HOST_USER,
+      Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mysql-checksum', 'dtool.run-id': expect.any(String) },
+      ...ATTACH,
+      HostConfig: {
+        Mounts: [{ Type: 'bind', Source: expect.stringMatching(/dtool-secrets-[^/]+\/client\.cnf$/), Target: '/run/secrets/client.cnf', ReadOnly: true }],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'bridge',
+        Links: ['mariadb-1:db'],
+        ...LOCKED_DOWN,
+      },
+    });
+    expect(JSON.stringify(options)).not.toContain(PASSWORD);
+  });
+});
+
+/**
+ * db-init builds its specs inside linkRunner/datadirRunner (not exported), so these pins run
+ * dbInit itself against a fake engine and pin the options it created.
+ */
+describe('db-init helpers (built inside dbInit)', () => {
+  let dir: string;
+  const userPassword = "app-pw-'quoted'\\x";
+  const rootPassword = 'root-pw-987';
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dtool-dbinit-pin-'));
+    await writeFile(join(dir, 'app.pw'), `${userPassword}\n`);
+    await writeFile(join(dir, 'root.pw'), `${rootPassword}\n`);
+    await writeFile(join(dir, '01-schema.sql'), 'CREATE TABLE t (id INT);\n');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const secretMount = (name: string) => ({
+    Type: 'bind',
+    Source: expect.stringMatching(new RegExp(`dtool-secrets-[^/]+/${name.replace('.', '\\.')}$`)),
+    Target: `/run/secrets/${name}`,
+    ReadOnly: true,
+  });
+
+  it('mysql-db-init (--link): pins the ensure run and the seed run', async () => {
+    const docker = new FakeDocker().script({ stdout: '' }, { stdout: '' });
+    docker.containers.set('mariadb-1', runningContainer('mariadb-1'));
+    const deps = fakeDeps({ docker });
+    const params = parseDbInitParams(
+      { link: 'mariadb-1:db', database: 'shop', user: 'app', passwordFile: 'app.pw', rootPasswordFile: 'root.pw', seed: ['01-schema.sql'] },
+      dir,
+    );
+    const report = await dbInit(deps, params);
+    expect(report.seeds).toEqual([{ name: '01-schema.sql', status: 'applied' }]);
+    expect(docker.created).toHaveLength(2);
+
+    const common = {
+      name: expect.stringMatching(/^dtool-mysql-db-init-/),
+      Image: 'dtool/mysql-tools:test',
+      User: HOST_USER,
+      Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mysql-db-init', 'dtool.run-id': expect.any(String) },
+      ...ATTACH,
+    };
+    expect(docker.created[0]).toEqual({
+      ...common,
+      Cmd: ['dtool-sql', '/run/secrets/ensure.sql'],
+      HostConfig: {
+        Mounts: [secretMount('client.cnf'), secretMount('ensure.sql')],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'bridge',
+        Links: ['mariadb-1:db'],
+        ...LOCKED_DOWN,
+      },
+    });
+    expect(docker.created[1]).toEqual({
+      ...common,
+      Cmd: ['dtool-sql', '/run/secrets/apply-seeds.sql'],
+      HostConfig: {
+        Mounts: [
+          { Type: 'bind', Source: join(dir, '01-schema.sql'), Target: '/seeds/0-01-schema.sql', ReadOnly: true },
+          secretMount('client.cnf'),
+          secretMount('apply-seeds.sql'),
+        ],
+        Tmpfs: { '/tmp': TMPFS },
+        NetworkMode: 'bridge',
+        Links: ['mariadb-1:db'],
+        ...LOCKED_DOWN,
+      },
+    });
+    for (const options of docker.created) {
+      const json = JSON.stringify(options);
+      expect(json).not.toContain(rootPassword);
+      expect(json).not.toContain('app-pw-');
+      expect(options.Env).toBeUndefined();
+    }
+  });
+
+  it('mariadb-datadir-init (--datadir-volume): pins its create options', async () => {
+    const docker = new FakeDocker().script({ stdout: '' });
+    const deps = fakeDeps({ docker });
+    const params = parseDbInitParams({ datadirVolume: 'shop-data', database: 'shop', user: 'app', passwordFile: 'app.pw', rootPasswordFile: 'root.pw' }, dir);
+    await dbInit(deps, params);
+    expect(deps.ensuredImages).toEqual(['mariadb']);
+    expect(docker.created).toEqual([
+      {
+        name: expect.stringMatching(/^dtool-mariadb-datadir-init-/),
+        Image: 'dtool/mariadb:test',
+        Entrypoint: ['dtool-datadir-init'],
+        Cmd: ['/run/secrets/ensure.sql'],
+        Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mariadb-datadir-init', 'dtool.run-id': expect.any(String) },
+        ...ATTACH,
+        HostConfig: {
+          Mounts: [{ Type: 'volume', Source: 'shop-data', Target: '/var/lib/mysql', ReadOnly: false }, secretMount('ensure.sql')],
+          Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
+          NetworkMode: 'none',
+          CapDrop: ['ALL'],
+          CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+          SecurityOpt: ['no-new-privileges'],
+          ReadonlyRootfs: true,
+          Init: true,
+        },
+      },
+    ]);
+    const json = JSON.stringify(docker.created);
+    expect(json).not.toContain(rootPassword);
+    expect(json).not.toContain('app-pw-');
+  });
+});

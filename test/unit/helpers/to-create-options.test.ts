@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { PrivilegeNotGrantedError } from '../../../src/errors.js';
+import { toCreateOptions, type CreateContext } from '../../../src/helpers/to-create-options.js';
+import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/helpers/types.js';
+
+const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1' };
+const TMPFS = 'rw,nosuid,nodev,size=256m';
+
+function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretFiles?: Record<string, string> } = {}): CreateContext {
+  return {
+    runId: 'run-1',
+    version: '9.9.9',
+    grants: new Set(options.grants ?? []),
+    privilegedMode: options.mode ?? 'flag',
+    secretFiles: options.secretFiles ?? {},
+  };
+}
+
+const probe: HelperRunSpec = { helper: 'probe', image: 'dtool/probe:abc', command: ['probe', '--once'] };
+
+describe('toCreateOptions: an unprivileged helper', () => {
+  it('drops every capability, forbids new privileges, mounts the root read-only with a /tmp tmpfs, and runs tini', () => {
+    expect(toCreateOptions(probe, context())).toEqual({
+      Image: 'dtool/probe:abc',
+      Cmd: ['probe', '--once'],
+      Labels: LABELS,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      OpenStdin: false,
+      HostConfig: {
+        Tmpfs: { '/tmp': TMPFS },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Init: true,
+      },
+    });
+  });
+
+  it('adds back exactly the declared capabilities', () => {
+    const options = toCreateOptions({ ...probe, capabilities: ['CHOWN', 'SETUID'] }, context());
+    expect(options.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(options.HostConfig.CapAdd).toEqual(['CHOWN', 'SETUID']);
+    expect(options.HostConfig.Privileged).toBeUndefined();
+  });
+
+  it('adds declared tmpfs paths after /tmp, and none when the root is writable', () => {
+    expect(toCreateOptions({ ...probe, tmpfs: ['/run/mysqld'] }, context()).HostConfig.Tmpfs).toEqual({ '/tmp': TMPFS, '/run/mysqld': TMPFS });
+    const writable = toCreateOptions({ ...probe, writableRoot: true, tmpfs: ['/run/mysqld'] }, context());
+    expect(writable.HostConfig.ReadonlyRootfs).toBe(false);
+    expect(writable.HostConfig.Tmpfs).toBeUndefined();
+    expect(writable.HostConfig.CapDrop).toEqual(['ALL']);
+  });
+
+  it('turns mounts into engine mounts, keeping read-only flags', () => {
+    const options = toCreateOptions(
+      {
+        ...probe,
+        mounts: [
+          { type: 'bind', source: '/srv/backups', target: '/backups', readOnly: false },
+          { type: 'bind', source: '/srv/seed.sql', target: '/seed.sql', readOnly: true },
+          { type: 'volume', source: 'dbdata', target: '/var/lib/mysql', readOnly: false },
+          { type: 'volume', target: '/scratch', readOnly: false },
+          { type: 'tmpfs', target: '/work', sizeBytes: 1024 },
+          { type: 'tmpfs', target: '/work2' },
+        ],
+      },
+      context(),
+    );
+    expect(options.HostConfig.Mounts).toEqual([
+      { Type: 'bind', Source: '/srv/backups', Target: '/backups', ReadOnly: false },
+      { Type: 'bind', Source: '/srv/seed.sql', Target: '/seed.sql', ReadOnly: true },
+      { Type: 'volume', Source: 'dbdata', Target: '/var/lib/mysql', ReadOnly: false },
+      { Type: 'volume', Target: '/scratch', ReadOnly: false },
+      { Type: 'tmpfs', Target: '/work', TmpfsOptions: { SizeBytes: 1024 } },
+      { Type: 'tmpfs', Target: '/work2' },
+    ]);
+  });
+
+  it('passes entrypoint, user and env through', () => {
+    const options = toCreateOptions({ ...probe, entrypoint: ['/bin/sh', '-c'], user: '1000:1000', env: { TZ: 'UTC', LANG: 'C.UTF-8' } }, context());
+    expect(options.Entrypoint).toEqual(['/bin/sh', '-c']);
+    expect(options.User).toBe('1000:1000');
+    expect(options.Env).toEqual(['TZ=UTC', 'LANG=C.UTF-8']);
+  });
+
+  it.each([
+    [{ mode: 'default' } as const, {}],
+    [{ mode: 'none' } as const, { NetworkMode: 'none' }],
+    [{ mode: 'host' } as const, { NetworkMode: 'host' }],
+    [{ mode: 'network', name: 'appnet' } as const, { NetworkMode: 'appnet' }],
+    [{ mode: 'network', name: 'bridge', links: ['db:database'] } as const, { NetworkMode: 'bridge', Links: ['db:database'] }],
+    [{ mode: 'network', name: 'bridge', links: [] } as const, { NetworkMode: 'bridge' }],
+  ])('network %j becomes %j', (network, expected) => {
+    const { HostConfig } = toCreateOptions({ ...probe, network }, context());
+    expect({ NetworkMode: HostConfig.NetworkMode, Links: HostConfig.Links }).toEqual({ NetworkMode: undefined, Links: undefined, ...expected });
+  });
+});
+
+describe('toCreateOptions: secrets', () => {
+  const secretValue = 'pa$$w0rd-"quoted"-\\-#';
+  const spec: HelperRunSpec = { ...probe, secrets: [{ name: 'client.cnf', content: `[client]\npassword="${secretValue}"\n` }] };
+
+  it('mounts each secret read-only at /run/secrets/<name> from its host file', () => {
+    const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/dtool-secrets-x/client.cnf' } }));
+    expect(options.HostConfig.Mounts).toEqual([{ Type: 'bind', Source: '/tmp/dtool-secrets-x/client.cnf', Target: '/run/secrets/client.cnf', ReadOnly: true }]);
+  });
+
+  it('never puts the secret content into the options', () => {
+    const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/s/client.cnf' } }));
+    expect(JSON.stringify(options)).not.toContain(secretValue);
+    expect(JSON.stringify(options)).not.toContain('pa$$w0rd');
+    expect(options.Env).toBeUndefined();
+  });
+
+  it('refuses a secret that was not written to a file', () => {
+    expect(() => toCreateOptions(spec, context())).toThrow(/secret client.cnf was not materialised/);
+  });
+});
+
+describe('toCreateOptions: privileges', () => {
+  const dind: HelperRunSpec = { helper: 'dind', image: 'dtool/dind:abc', command: ['dockerd'], privileges: ['privileged'] };
+
+  it('refuses a privileged helper that was not granted, naming --allow privileged', () => {
+    expect(() => toCreateOptions(dind, context())).toThrow(PrivilegeNotGrantedError);
+    expect(() => toCreateOptions(dind, context({ grants: ['host-sysctl', 'docker-socket'] }))).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining('--allow privileged') }),
+    );
+  });
+
+  it('refuses host-sysctl and docker-socket unless granted', () => {
+    expect(() => toCreateOptions({ ...probe, privileges: ['host-sysctl'] }, context({ grants: ['privileged'] }))).toThrow(
+      expect.objectContaining({ hint: 'allow it explicitly with --allow host-sysctl' }),
+    );
+    expect(() => toCreateOptions({ ...probe, privileges: ['docker-socket'] }, context())).toThrow(
+      expect.objectContaining({ hint: 'allow it explicitly with --allow docker-socket' }),
+    );
+  });
+
+  it('uses the Privileged flag in mode "flag", with a writable root and no capability lists', () => {
+    expect(toCreateOptions(dind, context({ grants: ['privileged'], mode: 'flag' }))).toEqual({
+      Image: 'dtool/dind:abc',
+      Cmd: ['dockerd'],
+      Labels: { 'dtool.managed': '9.9.9', 'dtool.helper': 'dind', 'dtool.run-id': 'run-1' },
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      OpenStdin: false,
+      HostConfig: {
+        Privileged: true,
+        ReadonlyRootfs: false,
+        Init: true,
+      },
+    });
+  });
+
+  it('uses the explicit profile in mode "capabilities", never the Privileged flag', () => {
+    const options = toCreateOptions(dind, context({ grants: ['privileged'], mode: 'capabilities' }));
+    expect(options.HostConfig).toEqual({
+      Mounts: [{ Type: 'bind', Source: '/sys/fs/cgroup', Target: '/sys/fs/cgroup', ReadOnly: false }],
+      CapAdd: ['ALL'],
+      CapDrop: ['SYS_RESOURCE'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      MaskedPaths: [],
+      ReadonlyPaths: [],
+      DeviceCgroupRules: ['a *:* rwm'],
+      ReadonlyRootfs: false,
+      Init: true,
+    });
+    expect('Privileged' in options.HostConfig).toBe(false);
+  });
+
+  it('gives a privileged helper the profile even when it also declares capabilities', () => {
+    const options = toCreateOptions({ ...dind, capabilities: ['NET_ADMIN'] }, context({ grants: ['privileged'], mode: 'capabilities' }));
+    expect(options.HostConfig.CapAdd).toEqual(['ALL']);
+    expect(options.HostConfig.CapDrop).toEqual(['SYS_RESOURCE']);
+  });
+
+  it('host-sysctl lifts only /proc/sys from the read-only paths and keeps everything else locked', () => {
+    const options = toCreateOptions({ ...probe, privileges: ['host-sysctl'] }, context({ grants: ['host-sysctl'] }));
+    expect(options.HostConfig).toEqual({
+      Tmpfs: { '/tmp': TMPFS },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'],
+      ReadonlyRootfs: true,
+      Init: true,
+    });
+  });
+
+  it('docker-socket binds the engine socket and nothing more', () => {
+    const options = toCreateOptions({ ...probe, privileges: ['docker-socket'] }, context({ grants: ['docker-socket'] }));
+    expect(options.HostConfig).toEqual({
+      Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock', ReadOnly: false }],
+      Tmpfs: { '/tmp': TMPFS },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Init: true,
+    });
+  });
+
+  it('grants alone change nothing for a helper that declares no privilege', () => {
+    const plain = toCreateOptions(probe, context());
+    const granted = toCreateOptions(probe, context({ grants: ['privileged', 'host-sysctl', 'docker-socket'], mode: 'capabilities' }));
+    expect(granted).toEqual(plain);
+  });
+});
