@@ -56,7 +56,7 @@ export async function startMariaDb(options: { rootPassword?: string; network?: s
 
 /** Runs SQL as root over the server's socket (no password needed inside the container). */
 export async function sql(server: StartedTestContainer, statements: string, database?: string): Promise<string> {
-  const result = await server.exec(['mariadb', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', statements]);
+  const result = await server.exec(['mariadb', '--default-character-set=utf8mb4', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', statements]);
   if (result.exitCode !== 0) throw new Error(`SQL failed (${result.exitCode}): ${result.output}`);
   return result.stdout;
 }
