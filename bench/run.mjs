@@ -81,7 +81,7 @@ await waitReady(BIG);
 log(`generating ~${TARGET_MB} MB in ${BIG}`);
 const TABLES = 8;
 const rowsPerTable = Math.round((TARGET_MB * 1024 * 1024) / TABLES / 1100);
-const generate = [`CREATE DATABASE bench;`];
+const generate = ['CREATE DATABASE bench;', 'USE bench;'];
 for (let t = 0; t < TABLES; t++) {
   generate.push(
     `CREATE TABLE bench.t${t} (id INT PRIMARY KEY, k INT NOT NULL, note VARCHAR(64), pad VARCHAR(1024), KEY (k)) ENGINE=InnoDB;`,
@@ -127,7 +127,7 @@ const smalls = Array.from({ length: SMALL_SERVERS }, (_, i) => `dtool-bench-smal
 for (const name of smalls) startServer(name);
 for (const name of smalls) {
   await waitReady(name);
-  sqlIn(name, `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; INSERT INTO app.t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`);
+  sqlIn(name, `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; USE app; INSERT INTO t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`);
 }
 const serialSeconds = await measure(() => {
   for (const name of smalls) {

@@ -10,7 +10,7 @@ import { basename, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { DtoolError, UsageError } from '../../errors.js';
 import { runHelper } from '../../run/run-helper.js';
-import type { HelperMount, HelperNetwork, HelperRunSpec } from '../types.js';
+import type { HelperRunSpec } from '../types.js';
 import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './backup.js';
 import { toClientCnf, type Credentials } from './credentials.js';
 import { mysqlHelperError } from './helper-errors.js';
@@ -21,6 +21,7 @@ export interface SeedFile {
   readonly name: string;
   readonly path: string;
   readonly sha256: string;
+  readonly content: string;
 }
 
 export type DbInitTarget =
@@ -134,17 +135,27 @@ export function ensureSql(options: { database: string; user?: string; password?:
   return `${lines.join('\n')}\n`;
 }
 
-/** Pure: applies each seed inside the database, then records it. */
-export function applySeedsSql(database: string, seeds: readonly { seed: SeedFile; mountPath: string }[]): string {
-  const lines: string[] = [KEEP_BACKSLASH_ESCAPES];
-  for (const { seed, mountPath } of seeds) {
-    lines.push(
+/**
+ * Pure: each seed's own statements inside the database, each followed by its record. The
+ * seeds are inlined rather than `source`d: the client stops a batch at the first error,
+ * but carries on after an error inside a sourced file.
+ */
+export function applySeedsSql(database: string, seeds: readonly SeedFile[]): string {
+  const parts: string[] = [];
+  for (const seed of seeds) {
+    const body = seed.content.trimEnd();
+    parts.push(
+      KEEP_BACKSLASH_ESCAPES,
       `USE ${quoteIdentifier(database)};`,
-      `source ${mountPath}`,
+      `-- seed ${seed.name}`,
+      // The last statement may lack its semicolon.
+      body === '' || body.endsWith(';') ? body : `${body};`,
+      // A seed that changed the delimiter may leave it changed.
+      'DELIMITER ;',
       `INSERT INTO ${SEEDS_TABLE} (name, sha256) VALUES (${quoteString(seed.name)}, ${quoteString(seed.sha256)});`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  return `${parts.join('\n')}\n`;
 }
 
 export interface SeedPlan {
@@ -201,15 +212,13 @@ async function readSeed(path: string): Promise<SeedFile> {
   } catch (error) {
     throw new UsageError(`cannot read seed ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
   }
-  return { name: basename(path), path, sha256: createHash('sha256').update(content).digest('hex') };
+  return { name: basename(path), path, sha256: createHash('sha256').update(content).digest('hex'), content: content.toString('utf8') };
 }
-
-const SEEDS_MOUNT = '/seeds';
 
 /** How SQL reaches the server: through a linked client, or a private server on the data volume. */
 interface SqlRunner {
   readonly targetName: string;
-  run(sqlFiles: readonly { name: string; content: string }[], seedMounts: readonly HelperMount[]): Promise<string>;
+  run(sqlFiles: readonly { name: string; content: string }[]): Promise<string>;
 }
 
 async function linkRunner(deps: Deps, link: LinkSpec, credentials: Credentials): Promise<SqlRunner> {
@@ -218,12 +227,11 @@ async function linkRunner(deps: Deps, link: LinkSpec, credentials: Credentials):
   const clientCnf = toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT });
   return {
     targetName: target.name,
-    run: (sqlFiles, seedMounts) => runSql(deps, target.name, {
+    run: (sqlFiles) => runSql(deps, target.name, {
       helper: 'mysql-db-init',
       image,
       command: ['dtool-sql', ...sqlFiles.map((f) => `/run/secrets/${f.name}`)],
       ...(hostUser() ? { user: hostUser()! } : {}),
-      mounts: seedMounts,
       secrets: [{ name: 'client.cnf', content: clientCnf }, ...sqlFiles],
       network: target.network,
     }),
@@ -234,12 +242,12 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
   const { reference: image } = await deps.images.ensure(MARIADB_IMAGE);
   return {
     targetName: `volume ${volume}`,
-    run: (sqlFiles, seedMounts) => runSql(deps, `volume ${volume}`, {
+    run: (sqlFiles) => runSql(deps, `volume ${volume}`, {
       helper: 'mariadb-datadir-init',
       image,
       entrypoint: ['dtool-datadir-init'],
       command: sqlFiles.map((f) => `/run/secrets/${f.name}`),
-      mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }, ...seedMounts],
+      mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }],
       secrets: [...sqlFiles],
       tmpfs: ['/run/mysqld'],
       // mysql_install_db and mariadbd start as root, chown the datadir and drop to the mysql user.
@@ -275,15 +283,11 @@ export async function dbInit(deps: Deps, params: DbInitParams): Promise<DbInitRe
     ...(password !== undefined ? { password } : {}),
     ...(rootPassword !== undefined ? { rootPassword } : {}),
   });
-  const applied = parseAppliedSeeds(await runner.run([{ name: 'ensure.sql', content: ensure }], []));
+  const applied = parseAppliedSeeds(await runner.run([{ name: 'ensure.sql', content: ensure }]));
   const plan = planSeeds(applied, seeds);
 
   if (plan.apply.length > 0) {
-    const mounted = plan.apply.map((seed, i) => ({ seed, mountPath: `${SEEDS_MOUNT}/${i}-${seed.name}` }));
-    await runner.run(
-      [{ name: 'apply-seeds.sql', content: applySeedsSql(params.database, mounted) }],
-      mounted.map(({ seed, mountPath }) => ({ type: 'bind', source: seed.path, target: mountPath, readOnly: true })),
-    );
+    await runner.run([{ name: 'apply-seeds.sql', content: applySeedsSql(params.database, plan.apply) }]);
   }
   for (const seed of plan.changed) {
     deps.reporter({ type: 'warning', message: `seed ${seed.name} changed since it was applied; not re-applied` });

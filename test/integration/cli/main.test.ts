@@ -21,7 +21,7 @@ function dtool(args: string[]) {
 beforeAll(async () => {
   server = await startMariaDb();
   name = server.getName().replace(/^\//, '');
-  await sql(server, `CREATE DATABASE load_test; CREATE TABLE load_test.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(2000)); INSERT INTO load_test.t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;`);
+  await sql(server, `CREATE DATABASE load_test; CREATE TABLE load_test.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(2000)); USE load_test; INSERT INTO t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;`);
   dir = await tempDir();
   credentials = await rootCredentials(dir);
 });

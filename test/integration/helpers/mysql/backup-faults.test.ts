@@ -22,7 +22,8 @@ let workDir: string;
 const BIG_SQL = `
 CREATE DATABASE big;
 CREATE TABLE big.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(2000)) ENGINE=InnoDB;
-INSERT INTO big.t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;
+USE big;
+INSERT INTO t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;
 `;
 
 function sh(...args: string[]): string {
