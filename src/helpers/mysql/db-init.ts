@@ -145,13 +145,13 @@ export function applySeedsSql(database: string, seeds: readonly SeedFile[]): str
   for (const seed of seeds) {
     const body = seed.content.trimEnd();
     parts.push(
-      KEEP_BACKSLASH_ESCAPES,
       `USE ${quoteIdentifier(database)};`,
       `-- seed ${seed.name}`,
       // The last statement may lack its semicolon.
       body === '' || body.endsWith(';') ? body : `${body};`,
-      // A seed that changed the delimiter may leave it changed.
+      // A seed may leave the delimiter or sql_mode changed; the record must still parse.
       'DELIMITER ;',
+      KEEP_BACKSLASH_ESCAPES,
       `INSERT INTO ${SEEDS_TABLE} (name, sha256) VALUES (${quoteString(seed.name)}, ${quoteString(seed.sha256)});`,
     );
   }

@@ -307,11 +307,8 @@ describe('db-init helpers (built inside dbInit)', () => {
       ...common,
       Cmd: ['dtool-sql', '/run/secrets/apply-seeds.sql'],
       HostConfig: {
-        Mounts: [
-          { Type: 'bind', Source: join(dir, '01-schema.sql'), Target: '/seeds/0-01-schema.sql', ReadOnly: true },
-          secretMount('client.cnf'),
-          secretMount('apply-seeds.sql'),
-        ],
+        // Seeds travel inside apply-seeds.sql: no separate seed mounts.
+        Mounts: [secretMount('client.cnf'), secretMount('apply-seeds.sql')],
         Tmpfs: { '/tmp': TMPFS },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],

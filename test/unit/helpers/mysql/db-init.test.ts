@@ -170,31 +170,39 @@ describe('ensureSql', () => {
   });
 });
 
-const seed = (name: string, sha: string): SeedFile => ({ name, path: `/seeds/${name}`, sha256: sha.repeat(64) });
+const seed = (name: string, sha: string): SeedFile => ({ name, path: `/seeds/${name}`, sha256: sha.repeat(64), content: '' });
 
 describe('applySeedsSql', () => {
-  it('sources each seed in the database and records it', () => {
+  const withContent = (file: SeedFile, content: string): SeedFile => ({ ...file, content });
+
+  it('inlines each seed inside the database, resets the delimiter, then records it', () => {
     const sql = applySeedsSql('shop', [
-      { seed: seed('01.sql', 'a'), mountPath: '/seeds/0-01.sql' },
-      { seed: seed("o'brien.sql", 'b'), mountPath: "/seeds/1-o'brien.sql" },
+      withContent(seed('01.sql', 'a'), 'CREATE TABLE t (id INT);\n'),
+      withContent(seed("o'brien.sql", 'b'), "INSERT INTO t VALUES (1)"),
     ]);
     expect(sql.split('\n')).toEqual([
-      KEEP_BACKSLASH_ESCAPES,
       'USE `shop`;',
-      'source /seeds/0-01.sql',
+      '-- seed 01.sql',
+      'CREATE TABLE t (id INT);',
+      'DELIMITER ;',
+      KEEP_BACKSLASH_ESCAPES,
       `INSERT INTO \`_dtool\`.\`applied_seeds\` (name, sha256) VALUES ('01.sql', '${'a'.repeat(64)}');`,
       'USE `shop`;',
-      "source /seeds/1-o'brien.sql",
+      "-- seed o'brien.sql",
+      // The missing final semicolon is supplied, so the record is not glued to the seed's last statement.
+      'INSERT INTO t VALUES (1);',
+      'DELIMITER ;',
+      KEEP_BACKSLASH_ESCAPES,
       `INSERT INTO \`_dtool\`.\`applied_seeds\` (name, sha256) VALUES ('o\\'brien.sql', '${'b'.repeat(64)}');`,
       '',
     ]);
   });
 
-  it('first clears NO_BACKSLASH_ESCAPES for the session, before any seed is recorded', () => {
-    const lines = applySeedsSql('shop', [{ seed: seed('back\\slash.sql', 'a'), mountPath: '/seeds/0-back\\slash.sql' }]).split('\n');
-    expect(lines[0]).toBe(KEEP_BACKSLASH_ESCAPES);
-    expect(lines.findIndex((line) => line.startsWith('INSERT'))).toBeGreaterThan(0);
-    expect(applySeedsSql('shop', [])).toBe(`${KEEP_BACKSLASH_ESCAPES}\n`);
+  it('clears NO_BACKSLASH_ESCAPES before each record, since a seed may set it', () => {
+    const lines = applySeedsSql('shop', [withContent(seed('back\\slash.sql', 'a'), "SET sql_mode = 'NO_BACKSLASH_ESCAPES';")]).split('\n');
+    const record = lines.findIndex((line) => line.startsWith('INSERT INTO `_dtool`'));
+    expect(lines.slice(0, record).lastIndexOf(KEEP_BACKSLASH_ESCAPES)).toBeGreaterThan(lines.indexOf("SET sql_mode = 'NO_BACKSLASH_ESCAPES';"));
+    expect(applySeedsSql('shop', [])).toBe('\n');
   });
 });
 
