@@ -43,9 +43,11 @@ export async function serverImage(): Promise<string> {
 }
 
 /** A MariaDB server from dtool's image, root's password set from a secret file at first start. */
-export async function startMariaDb(options: { rootPassword?: string; network?: string } = {}): Promise<StartedTestContainer> {
+export async function startMariaDb(
+  options: { rootPassword?: string; network?: string; labels?: Record<string, string> } = {},
+): Promise<StartedTestContainer> {
   let container = new GenericContainer(await serverImage())
-    .withLabels({ [TEST_LABEL]: 'true' })
+    .withLabels({ [TEST_LABEL]: 'true', ...options.labels })
     .withCopyContentToContainer([{ content: options.rootPassword ?? ROOT_PASSWORD, target: '/run/secrets/root-password', mode: 0o400 }])
     // testcontainers matches line by line: the second line of MariaDB's ready message.
     .withWaitStrategy(Wait.forLogMessage(/^Version: .*port: 3306\b/))

@@ -43,18 +43,11 @@ describe('ensureWritableDir', () => {
     await expect(ensureWritableDir(join(dir, 'file'), '--out')).rejects.toThrow(/^--out .* is not writable \(EEXIST\)/);
   });
 
-  it('fails, one way or another, under a regular file', async () => {
+  it('fails with a usage error under a regular file', async () => {
     await writeFile(join(dir, 'file'), 'x');
-    await expect(ensureWritableDir(join(dir, 'file', 'sub'), '--out')).rejects.toThrow();
+    await expect(ensureWritableDir(join(dir, 'file', 'sub'), '--out')).rejects.toMatchObject({ code: 'USAGE' });
   });
 
-  it.skipIf(process.getuid?.() === 0)('fails with a UsageError naming the flag for a read-only directory', async () => {
-    const { chmod } = await import('node:fs/promises');
-    await chmod(dir, 0o500);
-    try {
-      await expect(ensureWritableDir(dir, '--out')).rejects.toThrow(new RegExp(`^--out ${dir} is not writable \\(EACCES\\)$`));
-    } finally {
-      await chmod(dir, 0o700);
-    }
-  });
+  // A read-only directory is tested in the integration suite, on a read-only mount: the
+  // tests run as root there, and root ignores permission bits.
 });

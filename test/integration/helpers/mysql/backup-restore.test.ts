@@ -111,4 +111,30 @@ describe('selection and verification', () => {
       restore(deps, { link: { container: source.getId() }, from: file, credentialsFile: credentials, allowUnverified: false }),
     ).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
   });
+
+  it('--label selects running servers, backs them up concurrently, and --keep prunes only older good backups', async () => {
+    const label = `dtool.it.select=${process.pid}`;
+    const [key, value] = label.split('=');
+    const others = await Promise.all([startMariaDb({ labels: { [key!]: value! } }), startMariaDb({ labels: { [key!]: value! } })]);
+    try {
+      const deps = await testDeps();
+      const params = parseBackupParams({ label: [label], out: outDir, credentials, databases: 'mysql', concurrency: '2', keep: '1' }, '/');
+      const first = await backup(deps, params);
+      expect(first.targets.map((t) => t.container).sort()).toEqual(others.map((o) => o.getName().replace(/^\//, '')).sort());
+      expect(first.ok).toBe(true);
+      await new Promise((r) => setTimeout(r, 1100)); // a new second, so new file names
+      const { writeFile } = await import('node:fs/promises');
+      const stranger = join(outDir, first.targets[0]!.target, 'notes.txt');
+      await writeFile(stranger, 'not a backup');
+      const second = await backup(deps, params);
+      for (const [i, target] of second.targets.entries()) {
+        expect(target.pruned).toEqual([basename(first.targets[i]!.file!)]);
+        const files = await readdir(join(outDir, target.target));
+        expect(files.filter((f) => !f.endsWith('.manifest.json') && f !== 'notes.txt')).toEqual([basename(target.file!)]);
+      }
+      expect(await readFile(stranger, 'utf8')).toBe('not a backup');
+    } finally {
+      await Promise.all(others.map((o) => o.stop()));
+    }
+  });
 });
