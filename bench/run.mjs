@@ -52,7 +52,7 @@ const serverImage = (await deps.images.ensure('mariadb')).reference;
 const toolsImage = (await deps.images.ensure('mysql-tools')).reference;
 
 function startServer(name) {
-  docker('rm', '-f', name);
+  spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });
   docker('run', '-d', '--name', name, '--label', LABEL, '-v', `${join(secretDir, 'root-password')}:/run/secrets/root-password:ro`, serverImage);
 }
 async function waitReady(name) {

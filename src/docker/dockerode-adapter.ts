@@ -232,34 +232,12 @@ export class DockerodeAdapter implements DockerPort {
     }
   }
 
-  async containerLogs(id: string, options: { follow: boolean }): Promise<MultiplexedStream> {
-    try {
-      // dockerode types the result as a Buffer unless follow is true; we always want a stream.
-      return (await this.#docker.getContainer(id).logs({
-        follow: true,
-        stdout: true,
-        stderr: true,
-        ...(options.follow ? {} : { until: Math.floor(Date.now() / 1000) + 1 }),
-      })) as unknown as MultiplexedStream;
-    } catch (error) {
-      throw mapError(error, `logs ${id.slice(0, 12)}`);
-    }
-  }
-
   async listVolumes(filter: { labels: readonly string[] }): Promise<VolumeSummary[]> {
     try {
       const result = await this.#docker.listVolumes({ filters: JSON.stringify({ label: filter.labels }) });
       return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
     } catch (error) {
       throw mapError(error, 'list volumes');
-    }
-  }
-
-  async createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
-    try {
-      await this.#docker.createVolume({ Name: name, Labels: { ...labels } });
-    } catch (error) {
-      throw mapError(error, `create volume ${name}`);
     }
   }
 

@@ -130,9 +130,7 @@ export interface DockerPort {
   killContainer(id: string, signal?: string): Promise<void>;
   /** Removes the container and its anonymous volumes; a container already gone is not an error. */
   removeContainer(id: string): Promise<void>;
-  containerLogs(id: string, options: { readonly follow: boolean }): Promise<MultiplexedStream>;
 
   listVolumes(filter: { readonly labels: readonly string[] }): Promise<VolumeSummary[]>;
-  createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;
 }

@@ -152,16 +152,9 @@ export class FakeDocker implements DockerPort {
     this.#live.delete(id);
   }
 
-  async containerLogs(): Promise<never> {
-    this.#record('containerLogs');
-    throw new Error('FakeDocker.containerLogs is not scripted');
-  }
   async listVolumes() {
     this.#record('listVolumes');
     return [];
-  }
-  async createVolume(...args: unknown[]): Promise<void> {
-    this.#record('createVolume', ...args);
   }
   async removeVolume(...args: unknown[]): Promise<void> {
     this.#record('removeVolume', ...args);
