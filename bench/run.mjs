@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const root = new URL('..', import.meta.url).pathname;
-const { createDefaultDeps, runHelper } = await import(join(root, 'dist/index.js'));
+const { createDefaultDeps, runHelper, SERVER_READY } = await import(join(root, 'dist/index.js'));
 
 const TARGET_MB = Number(process.env.BENCH_MB ?? 800);
 const SMALL_SERVERS = Number(process.env.BENCH_SMALL_SERVERS ?? 10);
@@ -57,7 +57,7 @@ function startServer(name) {
 }
 async function waitReady(name) {
   for (let i = 0; i < 240; i++) {
-    if (/ready for connections[^\n]*port: 3306/.test(sh('sh', ['-c', `docker logs ${name} 2>&1`]))) return;
+    if (SERVER_READY.test(sh('sh', ['-c', `docker logs ${name} 2>&1`]))) return;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`${name} never became ready`);
@@ -147,8 +147,15 @@ for (const name of smalls) docker('rm', '-f', '-v', name);
 // ---- per-run overhead of a trivial helper ---------------------------------------------------
 const base = deps.config.baseImage;
 const TRIVIAL = 15;
-const plainRun = await measure(() => docker('run', '--rm', base, 'true'), TRIVIAL);
-const helperRun = await measure(() => runHelper(deps, { helper: 'bench-trivial', image: base, command: ['true'] }), TRIVIAL);
+// Interleaved, so drift in the engine's load hits both sides alike.
+const plainTimes = [];
+const helperTimes = [];
+for (let i = 0; i < TRIVIAL; i++) {
+  plainTimes.push(await timed(() => docker('run', '--rm', base, 'true')));
+  helperTimes.push(await timed(() => runHelper(deps, { helper: 'bench-trivial', image: base, command: ['true'] })));
+}
+const plainRun = median(plainTimes);
+const helperRun = median(helperTimes);
 rows.push(
   ['trivial helper: `docker run --rm IMAGE true`', `${(plainRun * 1000).toFixed(0)} ms`, '', 'baseline', ''],
   ['trivial helper: dtool runHelper (create, attach, start, wait, remove)', `${(helperRun * 1000).toFixed(0)} ms`, '', (helperRun / plainRun).toFixed(2), '≤ 1.1 vs docker run'],

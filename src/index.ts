@@ -26,6 +26,6 @@ export {
 } from './helpers/mysql/backup.js';
 export { restore, parseRestoreParams, type RestoreParams, type RestoreReport } from './helpers/mysql/restore.js';
 export { dbInit, dbInitReportError, parseDbInitParams, type DbInitParams, type DbInitReport } from './helpers/mysql/db-init.js';
-export { verifyBackup, compareChecksums, type VerifyReport } from './helpers/mysql/verify.js';
+export { verifyBackup, compareChecksums, SERVER_READY, type VerifyReport } from './helpers/mysql/verify.js';
 export { parseCredentials, toClientCnf, type Credentials } from './helpers/mysql/credentials.js';
 export { DTOOL_VERSION } from './version.js';
