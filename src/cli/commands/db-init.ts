@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
-import { dbInit, dbInitReportError, parseDbInitParams } from '../../helpers/mysql/db-init.js';
+import { dbInit, dbInitReportError, parseDbInitParams, type RawDbInitOptions } from '../../helpers/mysql/db-init.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderDbInitReport, renderJson } from '../render.js';
 
-interface DbInitOptions {
-  link?: string;
-  datadirVolume?: string;
-  database?: string;
-  user?: string;
-  passwordFile?: string;
-  rootPasswordFile?: string;
-  credentials?: string;
-  seed?: string[];
-  json?: boolean;
-}
+type DbInitOptions = RawDbInitOptions & { json?: boolean };
 
 export function registerDbInit(program: Command, context: CommandContext): void {
   program

@@ -2,7 +2,7 @@
  * `dtool backup`: consistent dumps of MariaDB/MySQL containers, written by the helper into
  * the mounted output folder, verified, then committed atomically with a manifest.
  */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { AbortedError, DtoolError, NotFoundError, PartialFailureError, UsageError, VerifyFailedError, toDtoolError } from '../../errors.js';
@@ -13,7 +13,8 @@ import { mapConcurrent } from '../../run/concurrency.js';
 import { runHelper } from '../../run/run-helper.js';
 import { DTOOL_VERSION } from '../../version.js';
 import type { HelperRunSpec } from '../types.js';
-import { parseCredentials, toClientCnf, type Credentials } from './credentials.js';
+import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
+import { toClientCnf, type Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
 import {
   COMPRESSIONS,
@@ -28,8 +29,6 @@ import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './reten
 import { linksByLabel, parseLabelSelector, parseLink, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
 import { verifyBackup, type VerifyReport } from './verify.js';
 
-export const MYSQL_TOOLS_IMAGE = 'mysql-tools';
-export const MYSQL_PORT = 3306;
 const OUT_MOUNT = '/backups';
 
 export interface BackupParams {
@@ -159,21 +158,6 @@ export interface BackupReport {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly targets: readonly TargetReport[];
-}
-
-export async function readCredentialsFile(path: string): Promise<Credentials> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read credentials file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
-  }
-  return parseCredentials(text, path);
-}
-
-/** Runs as the calling user, so the files it writes belong to them. */
-export function hostUser(): string | undefined {
-  return typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined;
 }
 
 export function backupHelperSpec(options: {

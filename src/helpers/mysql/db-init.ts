@@ -11,11 +11,10 @@ import type { Deps } from '../../deps.js';
 import { DtoolError, UsageError } from '../../errors.js';
 import { runHelper } from '../../run/run-helper.js';
 import type { HelperRunSpec } from '../types.js';
-import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './backup.js';
+import { MARIADB_IMAGE, MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
 import { toClientCnf, type Credentials } from './credentials.js';
 import { mysqlHelperError } from './helper-errors.js';
 import { parseLink, resolveTarget, type LinkSpec } from './target.js';
-import { MARIADB_IMAGE } from './verify.js';
 
 export interface SeedFile {
   readonly name: string;
@@ -41,17 +40,20 @@ const IDENTIFIER = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
 const USER_NAME = /^[A-Za-z0-9_.$-]{1,80}$/;
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
 
+/** What the CLI (or a library user) hands in, unvalidated. */
+export interface RawDbInitOptions {
+  readonly link?: string;
+  readonly datadirVolume?: string;
+  readonly database?: string;
+  readonly user?: string;
+  readonly passwordFile?: string;
+  readonly rootPasswordFile?: string;
+  readonly credentials?: string;
+  readonly seed?: readonly string[];
+}
+
 export function parseDbInitParams(
-  raw: {
-    link?: string;
-    datadirVolume?: string;
-    database?: string;
-    user?: string;
-    passwordFile?: string;
-    rootPasswordFile?: string;
-    credentials?: string;
-    seed?: readonly string[];
-  },
+  raw: RawDbInitOptions,
   cwd: string,
 ): DbInitParams {
   if (!raw.database) throw new UsageError('--database NAME is required');

@@ -11,7 +11,7 @@ import type { Deps } from '../../deps.js';
 import { NotFoundError, UsageError, VerifyFailedError } from '../../errors.js';
 import { runHelper } from '../../run/run-helper.js';
 import type { HelperMount, HelperNetwork, HelperRunSpec } from '../types.js';
-import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './backup.js';
+import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
 import { toClientCnf } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
 import { MANIFEST_SUFFIX } from './naming.js';
@@ -26,7 +26,15 @@ export interface RestoreParams {
   readonly allowUnverified: boolean;
 }
 
-export function parseRestoreParams(raw: { link?: string; from?: string; credentials?: string; force?: boolean }, cwd: string): RestoreParams {
+/** What the CLI (or a library user) hands in, unvalidated. */
+export interface RawRestoreOptions {
+  readonly link?: string;
+  readonly from?: string;
+  readonly credentials?: string;
+  readonly force?: boolean;
+}
+
+export function parseRestoreParams(raw: RawRestoreOptions, cwd: string): RestoreParams {
   if (!raw.link) throw new UsageError('--link CONTAINER is required');
   if (!raw.from) throw new UsageError('--from FILE is required');
   if (!raw.credentials) throw new UsageError('--credentials FILE is required');

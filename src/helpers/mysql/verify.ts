@@ -7,13 +7,11 @@ import type { Deps } from '../../deps.js';
 import { startService } from '../../run/service.js';
 import { runHelper } from '../../run/run-helper.js';
 import type { HelperNetwork, HelperRunSpec } from '../types.js';
-import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser } from './backup.js';
+import { MARIADB_IMAGE, MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser } from './common.js';
 import { toClientCnf, type Credentials } from './credentials.js';
 import { mysqlHelperError } from './helper-errors.js';
 import { loadArtifact } from './restore.js';
 import type { ResolvedTarget } from './target.js';
-
-export const MARIADB_IMAGE = 'mariadb';
 
 export interface TableChecksum {
   readonly table: string;
