@@ -68,10 +68,12 @@ export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: R
       onAbort = () => reject(new AbortedError());
       deps.signal?.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      // Output ending before the ready line means the service died while starting.
       stream.on('end', () => {
-        void docker.inspectContainer(id).then((details) =>
-          reject(new HelperFailedError(spec.helper, details?.exitCode ?? -1, lastLines(output.text(), 20))),
-        );
+        void docker
+          .inspectContainer(id)
+          .then((details) => reject(new HelperFailedError(spec.helper, details?.exitCode ?? -1, lastLines(output.text(), 20))))
+          .catch(reject);
       });
     });
     try {
