@@ -17,6 +17,7 @@ set -euo pipefail
 umask 077 # artifacts and scratch files hold database contents
 
 readonly CNF=/run/secrets/client.cnf
+# shellcheck disable=SC2034 # used by the scripts that source this file
 readonly EX_USAGE=2 EX_CONNECT=10 EX_AUTH=11 EX_FAILED=12 EX_VERIFY=13 EX_NOSPACE=14
 PROG=${0##*/}
 
@@ -37,6 +38,7 @@ sql_str() {
   local s=${1//\\/\\\\}
   printf "'%s'" "${s//\'/\\\'}"
 }
+# shellcheck disable=SC2016 # literal backticks
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # Exit 10/11 unless a trivial query works, so later failures are about the real work.
@@ -51,6 +53,9 @@ preflight() {
   esac
 }
 
+# Stderr of the real work, kept to classify failures afterwards (ENOSPC → 14).
+ERRLOG=$(mktemp -t dtool-stderr.XXXXXX)
+
 # Scripts may redefine cleanup(); it runs on every exit. As PID 1, bash would ignore
 # SIGTERM, so signals become exits (and thereby run the cleanup too).
 cleanup() { :; }
@@ -58,13 +63,18 @@ trap 'cleanup; rm -f "$ERRLOG"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# logged CMD...: run CMD with its stderr shown as usual and also kept in $ERRLOG, so that a
-# failure can be classified afterwards (ENOSPC → 14). Waits for the tee to drain.
-ERRLOG=$(mktemp -t dtool-stderr.XXXXXX)
+# logged CMD...: run CMD with its stderr shown as usual and also appended to $ERRLOG.
+# CMD runs in the background and we wait for it: bash acts on a trapped signal only between
+# commands, but it does interrupt `wait`, so `docker stop` cleans up at once.
 logged() {
-  local rc=0
-  "$@" 2> >(tee -a "$ERRLOG" >&2) || rc=$?
-  wait $! || true
+  local rc=0 fd tee_pid job
+  exec {fd}> >(tee -a "$ERRLOG" >&2)
+  tee_pid=$!
+  "$@" <&0 2>&"$fd" & # <&0: background jobs would otherwise read /dev/null
+  job=$!
+  exec {fd}>&-
+  wait "$job" || rc=$?
+  wait "$tee_pid" || true
   return "$rc"
 }
 
