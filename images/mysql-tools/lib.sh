@@ -16,7 +16,9 @@
 set -euo pipefail
 umask 077 # artifacts and scratch files hold database contents
 
-readonly CNF=/run/secrets/client.cnf
+# DTOOL_CNF names another such file (a path, never a secret): dtool-backup-batch gives each
+# of its jobs its own.
+readonly CNF=${DTOOL_CNF:-/run/secrets/client.cnf}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 readonly EX_USAGE=2 EX_CONNECT=10 EX_AUTH=11 EX_FAILED=12 EX_VERIFY=13 EX_NOSPACE=14
 PROG=${0##*/}

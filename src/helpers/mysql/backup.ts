@@ -7,12 +7,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { AbortedError, DtoolError, NotFoundError, PartialFailureError, UsageError, VerifyFailedError, toDtoolError } from '../../errors.js';
 import { commitRename, writeFileAtomic } from '../../host/atomic-file.js';
-import { acquireLock } from '../../host/lock.js';
+import { acquireLock, type HeldLock } from '../../host/lock.js';
 import { ensureWritableDir } from '../../host/writable-dir.js';
 import { mapConcurrent } from '../../run/concurrency.js';
 import { runHelper } from '../../run/run-helper.js';
 import { DTOOL_VERSION } from '../../version.js';
-import type { HelperRunSpec } from '../types.js';
+import type { HelperResult } from '../types.js';
+import { backupBatchSpec, mergeNetworks, networkKey, parseBatchReport } from './backup-batch.js';
 import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
 import { toClientCnf, type Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
@@ -29,7 +30,6 @@ import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './reten
 import { linksByLabel, parseLabelSelector, parseLink, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
 import { verifyBackup, type VerifyReport } from './verify.js';
 
-const OUT_MOUNT = '/backups';
 
 export interface BackupParams {
   readonly links: readonly LinkSpec[];
@@ -160,38 +160,6 @@ export interface BackupReport {
   readonly targets: readonly TargetReport[];
 }
 
-export function backupHelperSpec(options: {
-  readonly image: string;
-  readonly target: ResolvedTarget;
-  readonly targetDir: string;
-  readonly tempName: string;
-  readonly clientCnf: string;
-  readonly params: Pick<BackupParams, 'engine' | 'compression' | 'databases' | 'threads' | 'timeoutMs'>;
-}): HelperRunSpec {
-  const { params } = options;
-  const user = hostUser();
-  return {
-    helper: 'mysql-backup',
-    image: options.image,
-    command: [
-      'dtool-backup',
-      '--engine',
-      params.engine,
-      '--compress',
-      params.compression,
-      '--out',
-      `${OUT_MOUNT}/${options.tempName}`,
-      ...(params.databases ? ['--databases', params.databases.join(',')] : []),
-      ...(params.threads !== undefined ? ['--threads', String(params.threads)] : []),
-    ],
-    ...(user ? { user } : {}),
-    mounts: [{ type: 'bind', source: options.targetDir, target: OUT_MOUNT, readOnly: false }],
-    secrets: [{ name: 'client.cnf', content: options.clientCnf }],
-    network: options.target.network,
-    ...(params.timeoutMs !== undefined ? { timeoutMs: params.timeoutMs } : {}),
-  };
-}
-
 async function nextFreeName(dir: string, make: (sequence: number) => string): Promise<string> {
   for (let sequence = 0; ; sequence++) {
     const name = make(sequence);
@@ -224,50 +192,137 @@ interface DumpResult {
   readonly sha256: string;
 }
 
-async function backupOne(deps: Deps, params: BackupParams, credentials: Credentials, image: string, link: LinkSpec): Promise<TargetReport> {
+/** A target resolved, locked and named, ready to be dumped. */
+interface PreparedTarget {
+  readonly target: ResolvedTarget;
+  readonly targetDir: string;
+  readonly file: string;
+  readonly tempName: string;
+  readonly lock: HeldLock;
+  readonly startedAt: Date;
+}
+
+function failedReport(deps: Deps, name: string, container: string, startedAt: Date, caught: unknown): TargetReport {
+  const error = toDtoolError(caught);
+  deps.reporter({ type: 'target.done', target: name, action: 'backup', ok: false, message: error.message });
+  const verify = (caught as { verify?: VerifyReport }).verify;
+  return {
+    target: name,
+    container,
+    status: 'failed',
+    seconds: (deps.clock.now().getTime() - startedAt.getTime()) / 1000,
+    ...(verify ? { verify } : {}),
+    error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}), details: error.details },
+  };
+}
+
+async function prepareTarget(deps: Deps, params: BackupParams, link: LinkSpec): Promise<PreparedTarget | TargetReport> {
   const startedAt = deps.clock.now();
-  let targetName = link.alias ?? link.container;
-  const seconds = () => (deps.clock.now().getTime() - startedAt.getTime()) / 1000;
-  deps.reporter({ type: 'target.start', target: targetName, action: 'backup' });
+  deps.reporter({ type: 'target.start', target: link.alias ?? link.container, action: 'backup' });
   try {
     if (deps.signal?.aborted) throw new AbortedError();
     const target = await resolveTarget(deps.docker, link);
-    targetName = target.name;
     const targetDir = join(params.outDir, target.name);
     await mkdir(targetDir, { recursive: true });
-    await using _lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`);
-
-    const file = await nextFreeName(targetDir, (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
-    const finalPath = join(targetDir, file);
-    const tempName = `.${file}.tmp`;
-    const tempPath = join(targetDir, tempName);
-    let dump: DumpResult;
+    const lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`);
     try {
-      const result = await runHelper(
-        deps,
-        backupHelperSpec({
-          image,
-          target,
-          targetDir,
-          tempName,
-          clientCnf: toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT }),
-          params,
-        }),
-        { allowFailure: true },
-      );
-      if (result.exitCode !== 0) throw mysqlHelperError(result, target.name);
-      dump = lastJsonLine<DumpResult>(result.stdout, result.helper);
-      const written = await stat(tempPath);
-      if (written.size !== dump.bytes || dump.bytes === 0) {
-        throw new VerifyFailedError(`dump of ${target.name} is ${written.size} bytes on disk, the helper wrote ${dump.bytes}`);
-      }
-      // The helper fsynced the file; the rename and the directory entry are made durable here.
-      await commitRename(tempPath, finalPath);
-    } finally {
-      await rm(tempPath, { force: true });
-      await rm(`${tempPath}.d`, { recursive: true, force: true });
+      const file = await nextFreeName(targetDir, (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
+      return { target, targetDir, file, tempName: `.${file}.tmp`, lock, startedAt };
+    } catch (error) {
+      await lock[Symbol.asyncDispose]();
+      throw error;
     }
+  } catch (caught) {
+    return failedReport(deps, link.alias ?? link.container, link.container, startedAt, caught);
+  }
+}
 
+/**
+ * Dumps a group of targets that share a network in one batch helper; returns each target's
+ * own outcome. A batch that fails as a whole (aborted, timed out) fails all its targets.
+ */
+async function dumpGroup(
+  deps: Deps,
+  params: BackupParams,
+  credentials: Credentials,
+  image: string,
+  group: readonly PreparedTarget[],
+): Promise<Map<PreparedTarget, DumpResult | Error>> {
+  const outcomes = new Map<PreparedTarget, DumpResult | Error>();
+  const user = hostUser();
+  const spec = backupBatchSpec(
+    group.map((p) => ({
+      name: p.target.name,
+      targetDir: p.targetDir,
+      tempName: p.tempName,
+      clientCnf: toClientCnf(credentials, { host: p.target.host, port: credentials.port ?? MYSQL_PORT }),
+    })),
+    {
+      image,
+      ...(user ? { user } : {}),
+      network: mergeNetworks(group.map((p) => p.target.network)),
+      parallel: params.concurrency,
+      engine: params.engine,
+      compression: params.compression,
+      ...(params.databases ? { databases: params.databases } : {}),
+      ...(params.threads !== undefined ? { threads: params.threads } : {}),
+      // --timeout is per target; a batch runs its targets `concurrency` at a time.
+      ...(params.timeoutMs !== undefined ? { timeoutMs: params.timeoutMs * Math.ceil(group.length / params.concurrency) } : {}),
+    },
+  );
+  let batch: HelperResult;
+  try {
+    batch = await runHelper(deps, spec, { allowFailure: true });
+  } catch (error) {
+    for (const p of group) outcomes.set(p, toDtoolError(error));
+    return outcomes;
+  }
+  const jobs = parseBatchReport(batch);
+  for (const p of group) {
+    const job = jobs.get(p.target.name);
+    if (!job) {
+      outcomes.set(p, batch.exitCode !== 0 ? mysqlHelperError(batch, p.target.name) : new DtoolError('INTERNAL', `the batch helper did not report on ${p.target.name}`));
+    } else if (job.exitCode !== 0) {
+      outcomes.set(p, mysqlHelperError(job, p.target.name));
+    } else {
+      try {
+        outcomes.set(p, lastJsonLine<DumpResult>(job.stdout, job.helper));
+      } catch (error) {
+        outcomes.set(p, toDtoolError(error));
+      }
+    }
+  }
+  return outcomes;
+}
+
+/** After the dump: check it, commit it atomically, verify it, write its manifest, prune. */
+async function finishTarget(
+  deps: Deps,
+  params: BackupParams,
+  credentials: Credentials,
+  prepared: PreparedTarget,
+  outcome: DumpResult | Error,
+): Promise<TargetReport> {
+  const { target, targetDir, file, tempName, startedAt } = prepared;
+  const finalPath = join(targetDir, file);
+  const tempPath = join(targetDir, tempName);
+  try {
+    if (outcome instanceof Error) throw outcome;
+    const dump = outcome;
+    const written = await stat(tempPath);
+    if (written.size !== dump.bytes || dump.bytes === 0) {
+      throw new VerifyFailedError(`dump of ${target.name} is ${written.size} bytes on disk, the helper wrote ${dump.bytes}`);
+    }
+    // The helper fsynced the file; the rename and the directory entry are made durable here.
+    await commitRename(tempPath, finalPath);
+
+    const verify = params.verify
+      ? await verifyBackup(deps, { artifactPath: finalPath, source: target, credentials, ...(params.databases ? { databases: params.databases } : {}) })
+      : undefined;
+    if (verify && !verify.ok) {
+      // No manifest: retention must not count this backup as good, nor restore trust it.
+      throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
+    }
     const manifest: BackupManifest = {
       format: 'dtool-backup/1',
       target: target.name,
@@ -282,13 +337,6 @@ async function backupOne(deps: Deps, params: BackupParams, credentials: Credenti
       finishedAt: deps.clock.now().toISOString(),
       dtoolVersion: DTOOL_VERSION,
     };
-    const verify = params.verify
-      ? await verifyBackup(deps, { artifactPath: finalPath, source: target, credentials, ...(params.databases ? { databases: params.databases } : {}) })
-      : undefined;
-    if (verify && !verify.ok) {
-      // No manifest: retention must not count this backup as good, nor restore trust it.
-      throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
-    }
     // The manifest is what makes the artifact count: written last, atomically.
     await writeFileAtomic(`${finalPath}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
     const pruned = await applyRetention(deps, targetDir, target.name, params.retention);
@@ -300,23 +348,25 @@ async function backupOne(deps: Deps, params: BackupParams, credentials: Credenti
       file: finalPath,
       bytes: dump.bytes,
       sha256: dump.sha256,
-      seconds: seconds(),
+      seconds: (deps.clock.now().getTime() - startedAt.getTime()) / 1000,
       ...(verify ? { verify } : {}),
       pruned,
     };
   } catch (caught) {
-    const error = toDtoolError(caught);
-    deps.reporter({ type: 'target.done', target: targetName, action: 'backup', ok: false, message: error.message });
-    const verify = (caught as { verify?: VerifyReport }).verify;
-    return {
-      target: targetName,
-      container: link.container,
-      status: 'failed',
-      seconds: seconds(),
-      ...(verify ? { verify } : {}),
-      error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}), details: error.details },
-    };
+    return failedReport(deps, target.name, target.container.name, startedAt, caught);
+  } finally {
+    await rm(tempPath, { force: true });
+    await rm(`${tempPath}.d`, { recursive: true, force: true });
   }
+}
+
+function groupByNetwork(targets: readonly PreparedTarget[]): PreparedTarget[][] {
+  const groups = new Map<string, PreparedTarget[]>();
+  for (const p of targets) {
+    const key = networkKey(p.target.network);
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  return [...groups.values()];
 }
 
 export async function backup(deps: Deps, params: BackupParams): Promise<BackupReport> {
@@ -332,7 +382,20 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
     for (const link of selected) if (!links.some((l) => l.container === link.container)) links.push(link);
   }
   const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
-  const targets = await mapConcurrent(links, params.concurrency, (link) => backupOne(deps, params, credentials, image, link));
+
+  const prepared = await mapConcurrent(links, 8, (link) => prepareTarget(deps, params, link));
+  const ready = prepared.filter((p): p is PreparedTarget => 'lock' in p);
+  const reports = new Map<LinkSpec, TargetReport>();
+  try {
+    for (const group of groupByNetwork(ready)) {
+      const outcomes = await dumpGroup(deps, params, credentials, image, group);
+      const finished = await mapConcurrent(group, params.concurrency, (p) => finishTarget(deps, params, credentials, p, outcomes.get(p)!));
+      group.forEach((p, i) => reports.set(links[prepared.indexOf(p)]!, finished[i]!));
+    }
+  } finally {
+    for (const p of ready) await p.lock[Symbol.asyncDispose]();
+  }
+  const targets = links.map((link, i) => reports.get(link) ?? (prepared[i] as TargetReport));
   return {
     ok: targets.every((t) => t.status === 'ok'),
     startedAt: startedAt.toISOString(),

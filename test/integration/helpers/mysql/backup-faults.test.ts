@@ -178,7 +178,7 @@ describe('backup faults', () => {
       expect(inspect).not.toContain(fragment);
       expect(processes).not.toContain(fragment);
     }
-    expect(inspect).toContain('/run/secrets/client.cnf');
+    expect(inspect).toContain('/run/secrets/secret.cnf');
   });
 
   it('server killed mid-dump: no final file, temp removed, older backups intact, a failed report', async () => {
