@@ -28,6 +28,11 @@ export interface ScriptedRun {
   readonly hang?: boolean;
   readonly failAttach?: Error;
   readonly failStart?: Error;
+  /**
+   * What the helper does to its mounts before it prints and exits, e.g. write a dump into a
+   * bind-mounted folder. Runs during startContainer, while the secret files still exist.
+   */
+  readonly onStart?: (options: ContainerCreateOptions) => void | Promise<void>;
 }
 
 export interface RecordedCall {
@@ -44,7 +49,10 @@ export class FakeDocker implements DockerPort {
   readonly containers = new Map<string, ContainerDetails>();
   labelled: { name: string; labels: Record<string, string> }[] = [];
   #runs: ScriptedRun[] = [];
-  #live = new Map<string, { run: ScriptedRun; stream: PassThrough; exit: (code: number) => void; exited: Promise<number> }>();
+  #live = new Map<
+    string,
+    { run: ScriptedRun; options: ContainerCreateOptions; stream: PassThrough; exit: (code: number) => void; exited: Promise<number> }
+  >();
   #next = 0;
 
   /** Scripts the next created containers, one run each, in order; unscripted runs exit 0 silently. */
@@ -109,7 +117,7 @@ export class FakeDocker implements DockerPort {
     const run = this.#runs.shift() ?? {};
     let exit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (exit = resolve));
-    this.#live.set(id, { run, stream: new PassThrough(), exit, exited });
+    this.#live.set(id, { run, options, stream: new PassThrough(), exit, exited });
     return id;
   }
 
@@ -124,6 +132,7 @@ export class FakeDocker implements DockerPort {
     this.#record('startContainer', id);
     const live = this.#live.get(id)!;
     if (live.run.failStart) throw live.run.failStart;
+    await live.run.onStart?.(live.options);
     if (live.run.hang) return;
     setImmediate(() => {
       if (live.run.stdout) live.stream.write(frame('stdout', live.run.stdout));

@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerCreateOptions } from '../../../src/docker/port.js';
-import { backupHelperSpec } from '../../../src/helpers/mysql/backup.js';
+import { backupBatchSpec } from '../../../src/helpers/mysql/backup-batch.js';
 import { dbInit, parseDbInitParams } from '../../../src/helpers/mysql/db-init.js';
 import { restoreHelperSpec } from '../../../src/helpers/mysql/restore.js';
-import type { ResolvedTarget } from '../../../src/helpers/mysql/target.js';
 import { checksumTables, throwawayServerSpec } from '../../../src/helpers/mysql/verify.js';
 import { toCreateOptions, type CreateContext } from '../../../src/helpers/to-create-options.js';
 import type { HelperRunSpec } from '../../../src/helpers/types.js';
@@ -50,34 +49,29 @@ function expectGrantsIrrelevant(spec: HelperRunSpec): void {
   expect(toCreateOptions(spec, all)).toEqual(toCreateOptions(spec, pinContext(spec)));
 }
 
-const bridgeTarget: ResolvedTarget = {
-  name: 'db',
-  container: runningContainer('mariadb-1'),
-  host: 'db',
-  network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
-};
-
-describe('mysql-backup (backupHelperSpec)', () => {
-  const spec = backupHelperSpec({
+describe('mysql-backup (backupBatchSpec)', () => {
+  const spec = backupBatchSpec([{ name: 'db', targetDir: '/srv/backups/db', tempName: '.db-20261122T153000Z.sql.zst.tmp', clientCnf: CLIENT_CNF }], {
     image: 'dtool/mysql-tools:abc',
-    target: bridgeTarget,
-    targetDir: '/srv/backups/db',
-    tempName: '.db-20261122T153000Z.sql.zst.tmp',
-    clientCnf: CLIENT_CNF,
-    params: { engine: 'mariadb-dump', compression: 'zstd' },
+    user: HOST_USER,
+    network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
+    parallel: 1,
+    engine: 'mariadb-dump',
+    compression: 'zstd',
   });
 
-  it('pins its create options', () => {
+  it('pins its create options: one target on the default bridge, reached by a link', () => {
+    expect(spec.timeoutMs).toBeUndefined();
     expect(toCreateOptions(spec, pinContext(spec))).toEqual({
       Image: 'dtool/mysql-tools:abc',
-      Cmd: ['dtool-backup', '--engine', 'mariadb-dump', '--compress', 'zstd', '--out', '/backups/.db-20261122T153000Z.sql.zst.tmp'],
+      Cmd: ['dtool-backup-batch', '--parallel', '1', '/run/secrets/jobs.tsv'],
       User: HOST_USER,
       Labels: labels('mysql-backup'),
       ...ATTACH,
       HostConfig: {
         Mounts: [
-          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups/db', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/jobs.tsv`, Target: '/run/secrets/jobs.tsv', ReadOnly: true },
+          { Type: 'bind', Source: `${SECRET_DIR}/db.cnf`, Target: '/run/secrets/db.cnf', ReadOnly: true },
         ],
         Tmpfs: { '/tmp': TMPFS },
         NetworkMode: 'bridge',
@@ -85,28 +79,51 @@ describe('mysql-backup (backupHelperSpec)', () => {
         ...LOCKED_DOWN,
       },
     });
+    expect(spec.secrets).toEqual([
+      { name: 'jobs.tsv', content: 'db\t/run/secrets/db.cnf\t--engine\tmariadb-dump\t--compress\tzstd\t--out\t/backups/db/.db-20261122T153000Z.sql.zst.tmp\n' },
+      { name: 'db.cnf', content: CLIENT_CNF },
+    ]);
   });
 
-  it('passes mydumper threads, databases and its timeout; on a user network, no links', () => {
-    const mydumper = backupHelperSpec({
+  const OTHER_PASSWORD = "crm-'pw'\\2";
+  const mydumper = backupBatchSpec(
+    [
+      { name: 'shop-db', targetDir: '/srv/backups/shop-db', tempName: '.shop-db-20261122T153000Z.tar.gz.tmp', clientCnf: CLIENT_CNF.replace('host=db', 'host=10.0.0.7') },
+      {
+        name: 'crm-db',
+        targetDir: '/srv/backups/crm-db',
+        tempName: '.crm-db-20261122T153000Z.tar.gz.tmp',
+        clientCnf: `[client]\nhost=10.0.0.8\nport=3306\nuser="backup"\npassword="${OTHER_PASSWORD}"\n`,
+      },
+    ],
+    {
       image: 'dtool/mysql-tools:abc',
-      target: { ...bridgeTarget, host: '10.0.0.7', network: { mode: 'network', name: 'appnet' } },
-      targetDir: '/srv/backups/db',
-      tempName: '.db-20261122T153000Z.tar.gz.tmp',
-      clientCnf: CLIENT_CNF,
-      params: { engine: 'mydumper', compression: 'gzip', databases: ['shop', 'crm'], threads: 4, timeoutMs: 60_000 },
-    });
+      user: HOST_USER,
+      network: { mode: 'network', name: 'appnet' },
+      parallel: 2,
+      engine: 'mydumper',
+      compression: 'gzip',
+      databases: ['shop', 'crm'],
+      threads: 4,
+      timeoutMs: 60_000,
+    },
+  );
+
+  it('pins its create options: two mydumper targets on a user network, no links', () => {
     expect(mydumper.timeoutMs).toBe(60_000);
     expect(toCreateOptions(mydumper, pinContext(mydumper))).toEqual({
       Image: 'dtool/mysql-tools:abc',
-      Cmd: ['dtool-backup', '--engine', 'mydumper', '--compress', 'gzip', '--out', '/backups/.db-20261122T153000Z.tar.gz.tmp', '--databases', 'shop,crm', '--threads', '4'],
+      Cmd: ['dtool-backup-batch', '--parallel', '2', '/run/secrets/jobs.tsv'],
       User: HOST_USER,
       Labels: labels('mysql-backup'),
       ...ATTACH,
       HostConfig: {
         Mounts: [
-          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+          { Type: 'bind', Source: '/srv/backups/shop-db', Target: '/backups/shop-db', ReadOnly: false },
+          { Type: 'bind', Source: '/srv/backups/crm-db', Target: '/backups/crm-db', ReadOnly: false },
+          { Type: 'bind', Source: `${SECRET_DIR}/jobs.tsv`, Target: '/run/secrets/jobs.tsv', ReadOnly: true },
+          { Type: 'bind', Source: `${SECRET_DIR}/shop-db.cnf`, Target: '/run/secrets/shop-db.cnf', ReadOnly: true },
+          { Type: 'bind', Source: `${SECRET_DIR}/crm-db.cnf`, Target: '/run/secrets/crm-db.cnf', ReadOnly: true },
         ],
         Tmpfs: { '/tmp': TMPFS },
         NetworkMode: 'appnet',
@@ -115,13 +132,34 @@ describe('mysql-backup (backupHelperSpec)', () => {
     });
   });
 
-  it('keeps the credentials out of the options and env', () => {
+  it('pins the job file: a line per target, its own client file, the dump arguments', () => {
+    const jobs = mydumper.secrets?.find((s) => s.name === 'jobs.tsv')?.content;
+    expect(jobs).toBe(
+      [
+        'shop-db\t/run/secrets/shop-db.cnf\t--engine\tmydumper\t--compress\tgzip\t--out\t/backups/shop-db/.shop-db-20261122T153000Z.tar.gz.tmp\t--databases\tshop,crm\t--threads\t4',
+        'crm-db\t/run/secrets/crm-db.cnf\t--engine\tmydumper\t--compress\tgzip\t--out\t/backups/crm-db/.crm-db-20261122T153000Z.tar.gz.tmp\t--databases\tshop,crm\t--threads\t4',
+        '',
+      ].join('\n'),
+    );
+    expect(mydumper.secrets?.map((s) => s.name)).toEqual(['jobs.tsv', 'shop-db.cnf', 'crm-db.cnf']);
+  });
+
+  it('keeps the credentials out of the options, the env and the job file', () => {
     expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), PASSWORD);
+    expectNoSecretLeak(mydumper, toCreateOptions(mydumper, pinContext(mydumper)), PASSWORD, OTHER_PASSWORD);
+    for (const s of [spec, mydumper]) {
+      const jobs = s.secrets?.find((secret) => secret.name === 'jobs.tsv')?.content ?? '';
+      expect(jobs).not.toContain(PASSWORD);
+      expect(jobs).not.toContain(OTHER_PASSWORD);
+      expect(jobs).not.toContain('password');
+    }
   });
 
   it('asks for no privilege', () => {
     expect(spec.privileges).toBeUndefined();
+    expect(mydumper.privileges).toBeUndefined();
     expectGrantsIrrelevant(spec);
+    expectGrantsIrrelevant(mydumper);
   });
 });
 

@@ -1,7 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ContainerCreateOptions } from '../../../../src/docker/port.js';
 import { DtoolError, PartialFailureError, UsageError, exitCodeFor } from '../../../../src/errors.js';
 import {
   backup,
@@ -13,7 +14,7 @@ import {
   type RawBackupOptions,
   type TargetReport,
 } from '../../../../src/helpers/mysql/backup.js';
-import { fakeDeps, runningContainer } from '../../../support/fake-docker.js';
+import { FakeDocker, fakeDeps, runningContainer, type ScriptedRun } from '../../../support/fake-docker.js';
 
 const CWD = '/home/ops';
 const minimal: RawBackupOptions = { link: ['mariadb-1'], out: '/srv/backups', credentials: '/etc/dtool/my.cnf' };
@@ -248,5 +249,149 @@ describe('backup: a failed target', () => {
     const { report } = await runWith(runningContainer('db', { running: false, status: 'exited' }));
     expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND', hint: 'start it first: docker start db' });
     expect(backupReportError(report)!.hint).toBe('start it first: docker start db');
+  });
+});
+
+describe('backup: one batch helper per network', () => {
+  let dir: string;
+  let out: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dtool-backup-batch-'));
+    out = join(dir, 'out');
+    await writeFile(join(dir, 'my.cnf'), '[client]\nuser=backup\npassword=pw-9f3\n');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const STAMP = '20261122T153000Z';
+  const SHA = 'ab'.repeat(32);
+
+  /** A job's lines in dtool-backup-batch's report. */
+  function reportLines(name: string, outcome: { exit: number; bytes?: number; stderr?: string[] }): string {
+    const result = outcome.bytes === undefined ? [] : [`${name}\tresult\t${JSON.stringify({ bytes: outcome.bytes, sha256: SHA })}`];
+    const stderr = (outcome.stderr ?? []).map((line) => `${name}\tstderr\t${line}`);
+    return [...result, ...stderr, `${name}\texit\t${outcome.exit}`, ''].join('\n');
+  }
+
+  /** The helper's side of a dump: write `bytes[name]` bytes at each job's --out, through its bind mount. */
+  function writeDumps(bytes: Record<string, number>): (options: ContainerCreateOptions) => Promise<void> {
+    return async (options) => {
+      const mounts = options.HostConfig.Mounts ?? [];
+      const jobsFile = mounts.find((m) => m.Target === '/run/secrets/jobs.tsv')!.Source!;
+      for (const line of (await readFile(jobsFile, 'utf8')).split('\n').filter(Boolean)) {
+        const [name, , ...args] = line.split('\t');
+        const size = bytes[name!];
+        if (size === undefined) continue;
+        const inContainer = args[args.indexOf('--out') + 1]!;
+        const mount = mounts.find((m) => m.Type === 'bind' && inContainer.startsWith(`${m.Target}/`))!;
+        await writeFile(join(mount.Source!, inContainer.slice(mount.Target.length + 1)), 'x'.repeat(size));
+      }
+    };
+  }
+
+  async function run(links: string[], containers: ReturnType<typeof runningContainer>[], ...runs: ScriptedRun[]) {
+    const docker = new FakeDocker().script(...runs);
+    for (const c of containers) docker.containers.set(c.name, c);
+    const deps = fakeDeps({ docker });
+    const params = parseBackupParams({ link: links, out, credentials: join(dir, 'my.cnf') }, dir);
+    return { report: await backup(deps, params), docker };
+  }
+
+  it('dumps the targets of one network in a single helper, then commits each with its manifest', async () => {
+    const { report, docker } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
+      stdout: reportLines('db2', { exit: 0, bytes: 5 }) + reportLines('db1', { exit: 0, bytes: 3 }),
+      onStart: writeDumps({ db1: 3, db2: 5 }),
+    });
+    expect(docker.created).toHaveLength(1);
+    expect(docker.created[0]).toMatchObject({
+      Cmd: ['dtool-backup-batch', '--parallel', '1', '/run/secrets/jobs.tsv'],
+      HostConfig: { NetworkMode: 'bridge', Links: ['db1:db1', 'db2:db2'] },
+    });
+    expect(docker.removed).toHaveLength(1);
+    expect(report.ok).toBe(true);
+    expect(report.targets.map((t) => [t.target, t.status, t.bytes, t.sha256, t.file])).toEqual([
+      ['db1', 'ok', 3, SHA, join(out, 'db1', `db1-${STAMP}.sql.zst`)],
+      ['db2', 'ok', 5, SHA, join(out, 'db2', `db2-${STAMP}.sql.zst`)],
+    ]);
+    // The dump is renamed into place and proven by its manifest; no temp file, no lock left.
+    expect((await readdir(join(out, 'db1'))).sort()).toEqual([`db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`]);
+    const manifest = JSON.parse(await readFile(join(out, 'db2', `db2-${STAMP}.sql.zst.manifest.json`), 'utf8'));
+    expect(manifest).toMatchObject({ format: 'dtool-backup/1', target: 'db2', container: 'db2', file: `db2-${STAMP}.sql.zst`, bytes: 5, sha256: SHA });
+    expect(JSON.stringify(docker.created)).not.toContain('pw-9f3');
+  });
+
+  it('runs one helper per network: a link on the bridge, the address on a user network', async () => {
+    const cache = runningContainer('cache', { networkMode: 'appnet', networks: [{ name: 'appnet', ipAddress: '10.0.0.9' }] });
+    let cacheCnf = '';
+    const { report, docker } = await run(
+      ['db1', 'cache'],
+      [runningContainer('db1'), cache],
+      { stdout: reportLines('db1', { exit: 0, bytes: 3 }), onStart: writeDumps({ db1: 3 }) },
+      {
+        stdout: reportLines('cache', { exit: 0, bytes: 4 }),
+        onStart: async (options) => {
+          cacheCnf = await readFile(options.HostConfig.Mounts!.find((m) => m.Target === '/run/secrets/cache.cnf')!.Source!, 'utf8');
+          await writeDumps({ cache: 4 })(options);
+        },
+      },
+    );
+    expect(docker.created.map((o) => [o.HostConfig.NetworkMode, o.HostConfig.Links])).toEqual([
+      ['bridge', ['db1:db1']],
+      ['appnet', undefined],
+    ]);
+    expect(cacheCnf).toContain('host=10.0.0.9\n');
+    expect(report.targets.map((t) => [t.target, t.status])).toEqual([
+      ['db1', 'ok'],
+      ['cache', 'ok'],
+    ]);
+  });
+
+  it('fails a failed job alone, with the error a lone run would give', async () => {
+    const { report } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
+      stdout: reportLines('db1', { exit: 0, bytes: 3 }) + reportLines('db2', { exit: 11, stderr: ['dtool-backup: access denied: ERROR 1045 (28000)'] }),
+      onStart: writeDumps({ db1: 3 }),
+    });
+    expect(report.targets.map((t) => [t.target, t.status])).toEqual([
+      ['db1', 'ok'],
+      ['db2', 'failed'],
+    ]);
+    expect(report.targets[1]!.error).toEqual({
+      code: 'CREDENTIALS',
+      message: 'access denied by db2: dtool-backup: access denied: ERROR 1045 (28000)',
+      hint: 'check the user and password in the credentials file',
+      details: ['dtool-backup: access denied: ERROR 1045 (28000)'],
+    });
+    expect(await readdir(join(out, 'db2'))).toEqual([]);
+    expect(backupReportError(report)).toBeInstanceOf(PartialFailureError);
+  });
+
+  it("keeps a lone failed target's code and hint for the exit", async () => {
+    const { report } = await run(['db'], [runningContainer('db')], {
+      stdout: reportLines('db', { exit: 11, stderr: ['dtool-backup: access denied: ERROR 1045 (28000)'] }),
+    });
+    const error = backupReportError(report)!;
+    expect(error).toMatchObject({ code: 'CREDENTIALS', hint: 'check the user and password in the credentials file' });
+    expect(exitCodeFor(error)).toBe(6);
+  });
+
+  it('fails a target the report leaves out, and a dump whose size on disk disagrees, removing its temp file', async () => {
+    const { report } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
+      stdout: reportLines('db1', { exit: 0, bytes: 5 }),
+      onStart: writeDumps({ db1: 3 }),
+    });
+    expect(report.targets[0]!.error).toMatchObject({ code: 'VERIFY_FAILED', message: 'dump of db1 is 3 bytes on disk, the helper wrote 5' });
+    expect(report.targets[1]!.error).toMatchObject({ code: 'INTERNAL', message: 'the batch helper did not report on db2' });
+    expect(await readdir(join(out, 'db1'))).toEqual([]);
+  });
+
+  it("fails every target with the batch's own error when it exits without reporting", async () => {
+    const { report } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
+      exitCode: 2,
+      stderr: 'dtool-backup-batch: bad job name: x y\n',
+    });
+    for (const target of report.targets) {
+      expect(target.error).toMatchObject({ code: 'HELPER_FAILED', message: 'helper mysql-backup exited with code 2: dtool-backup-batch: bad job name: x y' });
+    }
   });
 });
