@@ -252,8 +252,9 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
       mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }],
       secrets: [...sqlFiles],
       tmpfs: ['/run/mysqld'],
-      // mysql_install_db and mariadbd start as root, chown the datadir and drop to the mysql user.
-      capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+      // Root in the container chowns the datadir and becomes the mysql user (CHOWN, SETUID,
+      // SETGID); DAC_OVERRIDE lets it read the secret files, which belong to the host user.
+      capabilities: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
       network: { mode: 'none' },
     }),
   };

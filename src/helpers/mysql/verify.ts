@@ -96,8 +96,9 @@ export function throwawayServerSpec(image: string, rootPassword: string): Helper
     secrets: [{ name: 'root-password', content: rootPassword }],
     mounts: [{ type: 'volume', target: '/var/lib/mysql', readOnly: false }],
     tmpfs: ['/run/mysqld'],
-    // mariadbd starts as root, takes ownership of its datadir and switches to the mysql user.
-    capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+    // Root in the container chowns the datadir and becomes the mysql user (CHOWN, SETUID,
+    // SETGID); DAC_OVERRIDE lets it read the secret files, which belong to the host user.
+    capabilities: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
     network: { mode: 'default' },
   };
 }
