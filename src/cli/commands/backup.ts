@@ -14,12 +14,12 @@ export function registerBackup(program: Command, context: CommandContext): void 
     .option('--databases <a,b>', 'only these databases (default: all)')
     .option('--engine <engine>', 'mariadb-dump or mydumper', 'mariadb-dump')
     .option('--compress <kind>', 'zstd, gzip or none', 'zstd')
-    .option('--concurrency <n>', 'targets backed up at once', '1')
+    .option('--concurrency <n>', 'targets dumped at once (in one helper container per network)', '1')
     .option('--threads <n>', 'mydumper threads (default: all CPUs)')
     .option('--keep <n>', 'keep the newest N backups per target')
     .option('--keep-days <d>', 'keep backups younger than D days (the newest is always kept)')
     .option('--verify', 'restore each new backup into a throwaway server and compare checksums')
-    .option('--timeout <seconds>', 'give up on a target after this long')
+    .option('--timeout <seconds>', "a target's time limit")
     .option('--json', 'print the report as JSON')
     .action(async (options: RawBackupOptions & { json?: boolean }, command: Command) => {
       const params = parseBackupParams(options, context.io.cwd);
