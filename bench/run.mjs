@@ -4,7 +4,7 @@
  * Prints a markdown table and writes it into BENCHMARKS.md. Ratios, never timed asserts.
  *
  * Env: BENCH_MB (target size of the generated database, default 800), BENCH_SMALL_SERVERS (10),
- * BENCH_REPEAT (runs per measurement, median taken; default 3).
+ * BENCH_REPEAT (runs per measurement, median taken; default 5).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
@@ -17,7 +17,7 @@ const { createDefaultDeps, runHelper, SERVER_READY } = await import(join(root, '
 
 const TARGET_MB = Number(process.env.BENCH_MB ?? 800);
 const SMALL_SERVERS = Number(process.env.BENCH_SMALL_SERVERS ?? 10);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const LABEL = 'dtool.bench=true';
 const PASSWORD = 'bench-password';
 
@@ -33,11 +33,6 @@ async function timed(fn) {
   const start = performance.now();
   await fn();
   return (performance.now() - start) / 1000;
-}
-async function measure(fn, repeat = REPEAT) {
-  const times = [];
-  for (let i = 0; i < repeat; i++) times.push(await timed(fn));
-  return median(times);
 }
 
 const work = mkdtempSync(join(tmpdir(), 'dtool-bench-'));
@@ -97,20 +92,27 @@ mkdirSync(out);
 const DUMP_FLAGS = '--single-transaction --quick --routines --triggers --events --hex-blob --default-character-set=utf8mb4 --all-databases';
 
 // The plain way: the seed's shell helper, `mariadb-dump > file` in a linked `docker run --rm`.
-const rawSeconds = await measure(() =>
+const rawDump = () =>
   docker('run', '--rm', '--link', `${BIG}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
-    '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/raw.sql`),
-);
-const rawBytes = statSync(join(out, 'raw.sql')).size;
-rmSync(join(out, 'raw.sql'));
-
-const dtoolBackup = (engine, compress, extra = []) => () => {
+    '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/raw.sql`);
+const dtoolBackup = (engine, compress) => () => {
   const dir = join(out, `${engine}-${compress}`);
-  dtool('backup', '--link', `${BIG}:big`, '--out', dir, '--credentials', credentials, '--engine', engine, '--compress', compress, '--keep', '1', ...extra);
+  dtool('backup', '--link', `${BIG}:big`, '--out', dir, '--credentials', credentials, '--engine', engine, '--compress', compress, '--keep', '1');
 };
-const noneSeconds = await measure(dtoolBackup('mariadb-dump', 'none'));
-const zstdSeconds = await measure(dtoolBackup('mariadb-dump', 'zstd'));
-const mydumperSeconds = await measure(dtoolBackup('mydumper', 'none'));
+// Round-robin rather than one variant after another, so drift in the machine's load is shared.
+const variants = { raw: rawDump, none: dtoolBackup('mariadb-dump', 'none'), zstd: dtoolBackup('mariadb-dump', 'zstd'), mydumper: dtoolBackup('mydumper', 'none') };
+const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+let rawBytes = 0;
+for (let round = 0; round < REPEAT; round++) {
+  for (const [name, run] of Object.entries(variants)) {
+    samples[name].push(await timed(run));
+    if (name === 'raw') {
+      rawBytes = statSync(join(out, 'raw.sql')).size;
+      rmSync(join(out, 'raw.sql'));
+    }
+  }
+}
+const [rawSeconds, noneSeconds, zstdSeconds, mydumperSeconds] = ['raw', 'none', 'zstd', 'mydumper'].map((k) => median(samples[k]));
 
 const mbps = (seconds) => (rawBytes / 1048576 / seconds).toFixed(0);
 rows.push(
@@ -129,15 +131,23 @@ for (const name of smalls) {
   await waitReady(name);
   sqlIn(name, `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; USE app; INSERT INTO t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`);
 }
-const serialSeconds = await measure(() => {
+const serialLoop = () => {
   for (const name of smalls) {
     docker('run', '--rm', '--link', `${name}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
       '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/${name}.sql`);
   }
-}, 1);
-const concurrentSeconds = await measure(() => {
+};
+const concurrentBackup = () =>
   dtool('backup', '--label', LABEL, '--out', join(out, 'smalls'), '--credentials', credentials, '--compress', 'none', '--concurrency', '4', '--keep', '1');
-}, 1);
+const SMALL_ROUNDS = 3;
+const serialTimes = [];
+const concurrentTimes = [];
+for (let round = 0; round < SMALL_ROUNDS; round++) {
+  serialTimes.push(await timed(serialLoop));
+  concurrentTimes.push(await timed(concurrentBackup));
+}
+const serialSeconds = median(serialTimes);
+const concurrentSeconds = median(concurrentTimes);
 rows.push(
   [`${SMALL_SERVERS} servers, serial \`docker run --rm --link\` loop`, `${serialSeconds.toFixed(2)} s`, '', 'baseline', ''],
   [`${SMALL_SERVERS} servers, dtool backup --label … --concurrency 4`, `${concurrentSeconds.toFixed(2)} s`, '', `${(serialSeconds / concurrentSeconds).toFixed(2)}×`, '≥ 2× faster'],
@@ -165,7 +175,7 @@ rows.push(
 const header = ['measurement', 'time (median)', 'throughput', 'ratio', 'target'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 const context = `Database: ${dataMb} MB of InnoDB data in ${TABLES} tables (${(rawBytes / 1048576).toFixed(0)} MB as SQL); ${cpus().length} cores; ` +
-  `median of ${REPEAT} runs (the ${SMALL_SERVERS}-server rows: 1 run; trivial helper: ${TRIVIAL} runs). Throughput is SQL MB per second. ` +
+  `median of ${REPEAT} round-robin runs (the ${SMALL_SERVERS}-server rows: ${SMALL_ROUNDS}; trivial helper: ${TRIVIAL}, alternating). Throughput is SQL MB per second. ` +
   `Ratios: throughput ÷ baseline's (higher is better), except the trivial helper (time ÷ docker run's: lower is better).`;
 const section = `<!-- bench:start -->\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`make bench\`.\n\n${context}\n\n${table}\n<!-- bench:end -->`;
 console.log(`\n${table}\n`);
