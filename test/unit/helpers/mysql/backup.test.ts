@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerCreateOptions } from '../../../../src/docker/port.js';
 import { DtoolError, PartialFailureError, UsageError, exitCodeFor } from '../../../../src/errors.js';
-import {
-  backup,
-  backupReportError,
-  parseBackupParams,
-  parseDatabaseList,
-  parsePositiveInt,
-  type BackupReport,
-  type RawBackupOptions,
-  type TargetReport,
-} from '../../../../src/helpers/mysql/backup.js';
+import { backup, backupReportError, type BackupReport, type TargetReport } from '../../../../src/helpers/mysql/backup.js';
+import { parseBackupParams, parseDatabaseList, parsePositiveInt, type RawBackupOptions } from '../../../../src/helpers/mysql/backup-params.js';
 import { FakeDocker, fakeDeps, runningContainer, type ScriptedRun } from '../../../support/fake-docker.js';
 
 const CWD = '/home/ops';
