@@ -8,7 +8,7 @@ import { toDtoolError } from '../errors.js';
 import { toCreateOptions } from '../helpers/to-create-options.js';
 import type { PrivilegedMode } from '../helpers/types.js';
 import { DTOOL_VERSION } from '../version.js';
-import { newRunId } from './run-helper.js';
+import { newRunId } from './helper-container.js';
 
 export type ProbeResult = { readonly works: true } | { readonly works: false; readonly reason: string } | { readonly works: 'unknown'; readonly reason: string };
 

@@ -4,14 +4,11 @@
  * capped; the exit code is read only after both streams ended; the container is removed
  * in every case — success, failure, timeout, abort (Ctrl-C, SIGTERM).
  */
-import { randomBytes } from 'node:crypto';
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import { FrameDemuxer, TailBuffer, lastLines, type OutputStream } from '../docker/streams.js';
-import { toCreateOptions } from '../helpers/to-create-options.js';
 import type { HelperResult, HelperRunSpec } from '../helpers/types.js';
-import { writeSecretFiles } from '../host/secret-files.js';
-import { DTOOL_VERSION } from '../version.js';
+import { createHelperContainer } from './helper-container.js';
 
 const OUTPUT_LIMIT_BYTES = 1024 * 1024;
 const STDERR_TAIL_LINES = 20;
@@ -22,10 +19,6 @@ export interface RunHelperOptions {
   readonly allowFailure?: boolean;
   /** Called for each complete line of output, as it arrives. */
   readonly onLine?: (stream: OutputStream, line: string) => void;
-}
-
-export function newRunId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Splits arriving chunks into lines for `onLine`, holding back a partial last line. */
@@ -47,20 +40,9 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | undefine
 export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHelperOptions = {}): Promise<HelperResult> {
   const { docker, reporter, signal } = deps;
   if (signal?.aborted) throw new AbortedError();
-  const runId = newRunId();
   const startedAt = Date.now();
-  const grants = new Set(deps.config.grants);
-
-  await using secretFiles = await writeSecretFiles(spec.secrets ?? []);
-  const createOptions = toCreateOptions(spec, {
-    runId,
-    version: DTOOL_VERSION,
-    grants,
-    privilegedMode: deps.config.privilegedMode,
-    secretFiles: secretFiles.paths,
-  });
-
-  const containerId = await docker.createContainer({ ...createOptions, name: `dtool-${spec.helper}-${runId}` });
+  await using container = await createHelperContainer(deps, spec);
+  const { id: containerId, runId } = container;
   let stopReason: 'timeout' | 'abort' | undefined;
   const stopContainer = (reason: 'timeout' | 'abort') => {
     stopReason ??= reason;
@@ -130,10 +112,5 @@ export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHel
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
-    try {
-      await docker.removeContainer(containerId);
-    } catch (error) {
-      reporter({ type: 'warning', message: `could not remove helper container ${containerId.slice(0, 12)}: ${(error as Error).message}` });
-    }
   }
 }

@@ -7,11 +7,8 @@ import type { Deps } from '../deps.js';
 import type { ContainerDetails } from '../docker/port.js';
 import { FrameDemuxer, TailBuffer, lastLines } from '../docker/streams.js';
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
-import { toCreateOptions } from '../helpers/to-create-options.js';
 import type { HelperRunSpec } from '../helpers/types.js';
-import { writeSecretFiles } from '../host/secret-files.js';
-import { DTOOL_VERSION } from '../version.js';
-import { newRunId } from './run-helper.js';
+import { createHelperContainer } from './helper-container.js';
 
 export interface StartedService extends AsyncDisposable {
   readonly runId: string;
@@ -26,29 +23,9 @@ export interface ReadyWhen {
 
 export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: ReadyWhen): Promise<StartedService> {
   const { docker } = deps;
-  const runId = newRunId();
-  const secretFiles = await writeSecretFiles(spec.secrets ?? []);
-  let containerId: string | undefined;
-  const dispose = async () => {
-    try {
-      if (containerId) await docker.removeContainer(containerId);
-    } catch (error) {
-      deps.reporter({ type: 'warning', message: `could not remove service container ${containerId?.slice(0, 12)}: ${(error as Error).message}` });
-    } finally {
-      await secretFiles[Symbol.asyncDispose]();
-    }
-  };
-
+  const container = await createHelperContainer(deps, spec);
   try {
-    const options = toCreateOptions(spec, {
-      runId,
-      version: DTOOL_VERSION,
-      grants: new Set(deps.config.grants),
-      privilegedMode: deps.config.privilegedMode,
-      secretFiles: secretFiles.paths,
-    });
-    containerId = await docker.createContainer({ ...options, name: `dtool-${spec.helper}-${runId}` });
-    const id = containerId;
+    const id = container.id;
     const output = new TailBuffer(64 * 1024);
     const stream = await docker.attachContainer(id);
     let timer: NodeJS.Timeout | undefined;
@@ -86,9 +63,9 @@ export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: R
     (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     const details = await docker.inspectContainer(id);
     if (!details) throw new HelperFailedError(spec.helper, -1, ['service container vanished after start']);
-    return { runId, details, [Symbol.asyncDispose]: dispose };
+    return { runId: container.runId, details, [Symbol.asyncDispose]: () => container[Symbol.asyncDispose]() };
   } catch (error) {
-    await dispose();
+    await container[Symbol.asyncDispose]();
     throw error;
   }
 }
