@@ -92,9 +92,10 @@ mkdirSync(out);
 const DUMP_FLAGS = '--single-transaction --quick --routines --triggers --events --hex-blob --default-character-set=utf8mb4 --all-databases';
 
 // The plain way: the seed's shell helper, `mariadb-dump > file` in a linked `docker run --rm`.
-const rawDump = () =>
-  docker('run', '--rm', '--link', `${BIG}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
-    '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/raw.sql`);
+const shellHelperDump = (server, file) =>
+  docker('run', '--rm', '--link', `${server}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
+    '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/${file}`);
+const rawDump = () => shellHelperDump(BIG, 'raw.sql');
 const dtoolBackup = (engine, compress) => () => {
   const dir = join(out, `${engine}-${compress}`);
   dtool('backup', '--link', `${BIG}:big`, '--out', dir, '--credentials', credentials, '--engine', engine, '--compress', compress, '--keep', '1');
@@ -132,10 +133,7 @@ for (const name of smalls) {
   sqlIn(name, `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; USE app; INSERT INTO t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`);
 }
 const serialLoop = () => {
-  for (const name of smalls) {
-    docker('run', '--rm', '--link', `${name}:db`, '-v', `${out}:/out`, '-v', `${credentials}:/run/secrets/client.cnf:ro`, '--entrypoint', 'sh', toolsImage,
-      '-c', `mariadb-dump --defaults-extra-file=/run/secrets/client.cnf -h db ${DUMP_FLAGS} > /out/${name}.sql`);
-  }
+  for (const name of smalls) shellHelperDump(name, `${name}.sql`);
 };
 const concurrentBackup = () =>
   dtool('backup', '--label', LABEL, '--out', join(out, 'smalls'), '--credentials', credentials, '--compress', 'none', '--concurrency', '4', '--keep', '1');

@@ -15,8 +15,8 @@ import { DTOOL_VERSION } from '../../version.js';
 import type { HelperResult } from '../types.js';
 import { backupBatchSpec, mergeNetworks, networkKey, parseBatchReport } from './backup-batch.js';
 import type { BackupParams } from './backup-params.js';
-import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
-import { toClientCnf, type Credentials } from './credentials.js';
+import { MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile } from './common.js';
+import type { Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
 import { MANIFEST_SUFFIX, artifactName, parseArtifactName, type Compression, type DumpEngine } from './naming.js';
 import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './retention.js';
@@ -149,17 +149,16 @@ async function dumpGroup(
   group: readonly PreparedTarget[],
 ): Promise<Map<PreparedTarget, DumpResult | Error>> {
   const outcomes = new Map<PreparedTarget, DumpResult | Error>();
-  const user = hostUser();
   const spec = backupBatchSpec(
     group.map((p) => ({
       name: p.target.name,
       targetDir: p.targetDir,
       tempName: p.tempName,
-      clientCnf: toClientCnf(credentials, { host: p.target.host, port: credentials.port ?? MYSQL_PORT }),
+      clientCnf: clientCnfFor(credentials, p.target.host),
     })),
     {
       image,
-      ...(user ? { user } : {}),
+      ...asHostUser(),
       network: mergeNetworks(group.map((p) => p.target.network)),
       parallel: params.concurrency,
       engine: params.engine,
@@ -285,17 +284,17 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
 
   const prepared = await mapConcurrent(links, 8, (link) => prepareTarget(deps, params, link));
   const ready = prepared.filter((p): p is PreparedTarget => 'lock' in p);
-  const reports = new Map<LinkSpec, TargetReport>();
+  const finished = new Map<PreparedTarget, TargetReport>();
   try {
     for (const group of groupByNetwork(ready)) {
       const outcomes = await dumpGroup(deps, params, credentials, image, group);
-      const finished = await mapConcurrent(group, params.concurrency, (p) => finishTarget(deps, params, credentials, p, outcomes.get(p)!));
-      group.forEach((p, i) => reports.set(links[prepared.indexOf(p)]!, finished[i]!));
+      await mapConcurrent(group, params.concurrency, async (p) => finished.set(p, await finishTarget(deps, params, credentials, p, outcomes.get(p)!)));
     }
   } finally {
     for (const p of ready) await p.lock[Symbol.asyncDispose]();
   }
-  const targets = links.map((link, i) => reports.get(link) ?? (prepared[i] as TargetReport));
+  // In the order of the links: a target that failed before its dump already is its report.
+  const targets = prepared.map((p) => ('lock' in p ? finished.get(p)! : p));
   return {
     ok: targets.every((t) => t.status === 'ok'),
     startedAt: startedAt.toISOString(),

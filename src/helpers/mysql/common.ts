@@ -1,7 +1,10 @@
-/** What the MySQL helpers share: image names, the default port, the helper user, credentials. */
-import { readFile } from 'node:fs/promises';
-import { UsageError } from '../../errors.js';
-import { parseCredentials, type Credentials } from './credentials.js';
+/** What the MySQL helpers share: image names, the default port, the helper user, credentials, tool runs. */
+import type { Deps } from '../../deps.js';
+import { readInputFile } from '../../host/read-input.js';
+import { runHelper } from '../../run/run-helper.js';
+import type { HelperResult, HelperRunSpec } from '../types.js';
+import { parseCredentials, toClientCnf, type Credentials } from './credentials.js';
+import { mysqlHelperError } from './helper-errors.js';
 
 /** Client-side tools: dump, restore, checksum, SQL. */
 export const MYSQL_TOOLS_IMAGE = 'mysql-tools';
@@ -10,17 +13,22 @@ export const MARIADB_IMAGE = 'mariadb';
 export const MYSQL_PORT = 3306;
 
 export async function readCredentialsFile(path: string): Promise<Credentials> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read credentials file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
-  }
-  return parseCredentials(text, path);
+  return parseCredentials((await readInputFile(path, 'credentials file')).toString('utf8'), path);
 }
 
-/** Runs as the calling user, so the files it writes belong to them. */
-export function hostUser(): string | undefined {
-  return typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined;
+/** The client defaults file that points `credentials` at a server reachable as `host`. */
+export function clientCnfFor(credentials: Credentials, host: string): string {
+  return toClientCnf(credentials, { host, port: credentials.port ?? MYSQL_PORT });
 }
 
+/** Client tools run as the calling user, so the files they write belong to them. */
+export function asHostUser(): { readonly user?: string } {
+  return typeof process.getuid === 'function' ? { user: `${process.getuid()}:${process.getgid!()}` } : {};
+}
+
+/** Runs a mysql-tools script; a non-zero exit becomes the error its documented code stands for. */
+export async function runMysqlTool(deps: Deps, spec: HelperRunSpec, targetName: string): Promise<HelperResult> {
+  const result = await runHelper(deps, spec, { allowFailure: true });
+  if (result.exitCode !== 0) throw mysqlHelperError(result, targetName);
+  return result;
+}

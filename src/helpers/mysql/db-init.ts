@@ -5,15 +5,12 @@
  * content changed since it was applied is reported, never silently re-applied.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { DtoolError, UsageError } from '../../errors.js';
-import { runHelper } from '../../run/run-helper.js';
-import type { HelperRunSpec } from '../types.js';
-import { MARIADB_IMAGE, MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
-import { toClientCnf, type Credentials } from './credentials.js';
-import { mysqlHelperError } from './helper-errors.js';
+import { readInputFile } from '../../host/read-input.js';
+import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile, runMysqlTool } from './common.js';
+import type { Credentials } from './credentials.js';
 import { parseLink, resolveTarget, type LinkSpec } from './target.js';
 
 export interface SeedFile {
@@ -197,23 +194,13 @@ export interface DbInitReport {
 }
 
 async function readSecretFile(path: string, flag: string): Promise<string> {
-  try {
-    const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
-    if (value === '') throw new UsageError(`${flag} ${path} is empty`);
-    return value;
-  } catch (error) {
-    if (error instanceof DtoolError) throw error;
-    throw new UsageError(`cannot read ${flag} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
-  }
+  const value = (await readInputFile(path, flag)).toString('utf8').replace(/\r?\n$/, '');
+  if (value === '') throw new UsageError(`${flag} ${path} is empty`);
+  return value;
 }
 
 async function readSeed(path: string): Promise<SeedFile> {
-  let content: Buffer;
-  try {
-    content = await readFile(path);
-  } catch (error) {
-    throw new UsageError(`cannot read seed ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
-  }
+  const content = await readInputFile(path, 'seed');
   return { name: basename(path), path, sha256: createHash('sha256').update(content).digest('hex'), content: content.toString('utf8') };
 }
 
@@ -226,17 +213,17 @@ interface SqlRunner {
 async function linkRunner(deps: Deps, link: LinkSpec, credentials: Credentials): Promise<SqlRunner> {
   const target = await resolveTarget(deps.docker, link);
   const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
-  const clientCnf = toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT });
+  const clientCnf = clientCnfFor(credentials, target.host);
   return {
     targetName: target.name,
-    run: (sqlFiles) => runSql(deps, target.name, {
+    run: async (sqlFiles) => (await runMysqlTool(deps, {
       helper: 'mysql-db-init',
       image,
       command: ['dtool-sql', ...sqlFiles.map((f) => `/run/secrets/${f.name}`)],
-      ...(hostUser() ? { user: hostUser()! } : {}),
+      ...asHostUser(),
       secrets: [{ name: 'client.cnf', content: clientCnf }, ...sqlFiles],
       network: target.network,
-    }),
+    }, target.name)).stdout,
   };
 }
 
@@ -244,7 +231,7 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
   const { reference: image } = await deps.images.ensure(MARIADB_IMAGE);
   return {
     targetName: `volume ${volume}`,
-    run: (sqlFiles) => runSql(deps, `volume ${volume}`, {
+    run: async (sqlFiles) => (await runMysqlTool(deps, {
       helper: 'mariadb-datadir-init',
       image,
       entrypoint: ['dtool-datadir-init'],
@@ -256,14 +243,8 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
       // SETGID); DAC_OVERRIDE lets it read the secret files, which belong to the host user.
       capabilities: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
       network: { mode: 'none' },
-    }),
+    }, `volume ${volume}`)).stdout,
   };
-}
-
-async function runSql(deps: Deps, targetName: string, spec: HelperRunSpec): Promise<string> {
-  const result = await runHelper(deps, spec, { allowFailure: true });
-  if (result.exitCode !== 0) throw mysqlHelperError(result, targetName);
-  return result.stdout;
 }
 
 export async function dbInit(deps: Deps, params: DbInitParams): Promise<DbInitReport> {

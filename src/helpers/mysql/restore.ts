@@ -9,11 +9,9 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { NotFoundError, UsageError, VerifyFailedError } from '../../errors.js';
-import { runHelper } from '../../run/run-helper.js';
 import type { HelperMount, HelperNetwork, HelperRunSpec } from '../types.js';
-import { MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser, readCredentialsFile } from './common.js';
-import { toClientCnf } from './credentials.js';
-import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
+import { MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile, runMysqlTool } from './common.js';
+import { lastJsonLine } from './helper-errors.js';
 import { MANIFEST_SUFFIX } from './naming.js';
 import { parseLink, resolveTarget, type LinkSpec } from './target.js';
 import type { BackupManifest } from './backup.js';
@@ -86,7 +84,6 @@ export function restoreHelperSpec(options: {
   readonly network: HelperNetwork;
   readonly scratchDir?: string;
 }): HelperRunSpec {
-  const user = hostUser();
   const mounts: HelperMount[] = [
     { type: 'bind', source: options.artifactPath, target: `${RESTORE_MOUNT}/${basename(options.artifactPath)}`, readOnly: true },
   ];
@@ -100,7 +97,7 @@ export function restoreHelperSpec(options: {
       `${RESTORE_MOUNT}/${basename(options.artifactPath)}`,
       ...(options.scratchDir ? ['--scratch', SCRATCH_MOUNT] : []),
     ],
-    ...(user ? { user } : {}),
+    ...asHostUser(),
     mounts,
     secrets: [{ name: 'client.cnf', content: options.clientCnf }],
     network: options.network,
@@ -117,8 +114,7 @@ export async function loadArtifact(
   const isTarball = /\.tar(\.zst|\.gz)?$/.test(options.artifactPath);
   const scratchDir = isTarball ? await mkdtemp(join(tmpdir(), 'dtool-restore-')) : undefined;
   try {
-    const result = await runHelper(deps, restoreHelperSpec({ image, ...options, ...(scratchDir ? { scratchDir } : {}) }), { allowFailure: true });
-    if (result.exitCode !== 0) throw mysqlHelperError(result, options.targetName);
+    const result = await runMysqlTool(deps, restoreHelperSpec({ image, ...options, ...(scratchDir ? { scratchDir } : {}) }), options.targetName);
     lastJsonLine<{ restored: boolean }>(result.stdout, result.helper);
   } finally {
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
@@ -144,7 +140,7 @@ export async function restore(deps: Deps, params: RestoreParams): Promise<Restor
   const target = await resolveTarget(deps.docker, params.link);
   await loadArtifact(deps, {
     artifactPath: params.from,
-    clientCnf: toClientCnf(credentials, { host: target.host, port: credentials.port ?? MYSQL_PORT }),
+    clientCnf: clientCnfFor(credentials, target.host),
     network: target.network,
     targetName: target.name,
   });

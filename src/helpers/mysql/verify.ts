@@ -5,11 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { startService } from '../../run/service.js';
-import { runHelper } from '../../run/run-helper.js';
 import type { HelperNetwork, HelperRunSpec } from '../types.js';
-import { MARIADB_IMAGE, MYSQL_PORT, MYSQL_TOOLS_IMAGE, hostUser } from './common.js';
-import { toClientCnf, type Credentials } from './credentials.js';
-import { mysqlHelperError } from './helper-errors.js';
+import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, runMysqlTool } from './common.js';
+import type { Credentials } from './credentials.js';
 import { loadArtifact } from './restore.js';
 import type { ResolvedTarget } from './target.js';
 
@@ -66,12 +64,11 @@ export function compareChecksums(source: readonly TableChecksum[], restored: rea
 }
 
 function checksumSpec(image: string, clientCnf: string, network: HelperNetwork, databases?: readonly string[]): HelperRunSpec {
-  const user = hostUser();
   return {
     helper: 'mysql-checksum',
     image,
     command: ['dtool-checksum', ...(databases ? ['--databases', databases.join(',')] : [])],
-    ...(user ? { user } : {}),
+    ...asHostUser(),
     secrets: [{ name: 'client.cnf', content: clientCnf }],
     network,
   };
@@ -82,8 +79,7 @@ export async function checksumTables(
   options: { readonly clientCnf: string; readonly network: HelperNetwork; readonly targetName: string; readonly databases?: readonly string[] },
 ): Promise<TableChecksum[]> {
   const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
-  const result = await runHelper(deps, checksumSpec(image, options.clientCnf, options.network, options.databases), { allowFailure: true });
-  if (result.exitCode !== 0) throw mysqlHelperError(result, options.targetName);
+  const result = await runMysqlTool(deps, checksumSpec(image, options.clientCnf, options.network, options.databases), options.targetName);
   return parseChecksums(result.stdout);
 }
 
@@ -122,11 +118,11 @@ export async function verifyBackup(
   });
   const address = server.details.networks.find((n) => n.ipAddress)?.ipAddress;
   if (!address) throw new Error('throwaway server has no IP address');
-  const throwawayCnf = toClientCnf({ user: 'root', password: rootPassword }, { host: address, port: MYSQL_PORT });
+  const throwawayCnf = clientCnfFor({ user: 'root', password: rootPassword }, address);
   const throwawayNetwork: HelperNetwork = { mode: 'network', name: server.details.networks[0]!.name };
 
   const sourceChecksums = checksumTables(deps, {
-    clientCnf: toClientCnf(options.credentials, { host: options.source.host, port: options.credentials.port ?? MYSQL_PORT }),
+    clientCnf: clientCnfFor(options.credentials, options.source.host),
     network: options.source.network,
     targetName: options.source.name,
     ...(options.databases ? { databases: options.databases } : {}),
