@@ -3,8 +3,8 @@
  * Pure except `loadConfig`, which is handed the environment and a file reader.
  */
 import { UsageError } from './errors.js';
-import type { Privilege, PrivilegedMode } from './helpers/types.js';
-import { PRIVILEGES } from './helpers/types.js';
+import type { Privilege, PrivilegedMode } from './core/helper-spec.js';
+import { PRIVILEGES } from './core/helper-spec.js';
 
 export interface DtoolConfig {
   /** Repository prefix of helper images: `<prefix>/<name>:<hash>`. */

@@ -7,9 +7,9 @@ export { type Deps, type Clock, createDefaultDeps, systemClock } from './deps.js
 export type * from './docker/port.js';
 export { DockerodeAdapter } from './docker/dockerode-adapter.js';
 export * from './docker/labels.js';
-export type * from './helpers/types.js';
-export { toCreateOptions, type CreateContext } from './helpers/to-create-options.js';
-export { assertGranted } from './helpers/privileges.js';
+export type * from './core/helper-spec.js';
+export { toCreateOptions, type CreateContext } from './core/to-create-options.js';
+export { assertGranted } from './core/privileges.js';
 export { runHelper, type RunHelperOptions } from './run/run-helper.js';
 export { startService, type StartedService } from './run/service.js';
 export { ImageCatalog, type BuiltImage } from './run/build-image.js';
@@ -21,9 +21,9 @@ export {
   parseBackupParams,
   type BackupParams,
   type BackupReport,
-  type BackupManifest,
   type TargetReport,
 } from './helpers/mysql/backup.js';
+export { checkAgainstManifest, sha256File, type BackupManifest } from './helpers/mysql/manifest.js';
 export { restore, parseRestoreParams, type RestoreParams, type RestoreReport } from './helpers/mysql/restore.js';
 export { dbInit, dbInitReportError, parseDbInitParams, type DbInitParams, type DbInitReport } from './helpers/mysql/db-init.js';
 export { verifyBackup, compareChecksums, SERVER_READY, type VerifyReport } from './helpers/mysql/verify.js';

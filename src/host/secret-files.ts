@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HelperSecret } from '../helpers/types.js';
+import type { HelperSecret } from '../core/helper-spec.js';
 
 export interface SecretFiles extends AsyncDisposable {
   /** Host path by secret name. */

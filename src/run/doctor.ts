@@ -5,8 +5,8 @@
  */
 import type { Deps } from '../deps.js';
 import { toDtoolError } from '../errors.js';
-import { toCreateOptions } from '../helpers/to-create-options.js';
-import type { PrivilegedMode } from '../helpers/types.js';
+import { toCreateOptions } from '../core/to-create-options.js';
+import type { PrivilegedMode } from '../core/helper-spec.js';
 import { DTOOL_VERSION } from '../version.js';
 import { newRunId } from './helper-container.js';
 

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import { toCreateOptions } from '../helpers/to-create-options.js';
-import type { HelperRunSpec } from '../helpers/types.js';
+import { toCreateOptions } from '../core/to-create-options.js';
+import type { HelperRunSpec } from '../core/helper-spec.js';
 import { writeSecretFiles } from '../host/secret-files.js';
 import { DTOOL_VERSION } from '../version.js';
 

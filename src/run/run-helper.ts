@@ -7,7 +7,7 @@
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import { FrameDemuxer, TailBuffer, lastLines, type OutputStream } from '../docker/streams.js';
-import type { HelperResult, HelperRunSpec } from '../helpers/types.js';
+import type { HelperResult, HelperRunSpec } from '../core/helper-spec.js';
 import { createHelperContainer } from './helper-container.js';
 
 const OUTPUT_LIMIT_BYTES = 1024 * 1024;

@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import type { ContainerDetails } from '../docker/port.js';
 import { FrameDemuxer, TailBuffer, lastLines } from '../docker/streams.js';
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
-import type { HelperRunSpec } from '../helpers/types.js';
+import type { HelperRunSpec } from '../core/helper-spec.js';
 import { createHelperContainer } from './helper-container.js';
 
 export interface StartedService extends AsyncDisposable {

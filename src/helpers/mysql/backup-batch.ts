@@ -4,7 +4,7 @@
  * than dumping a small database, so ten small servers back up in a fraction of ten runs.
  * Pure: the helper spec for a group of targets, and the parsing of the batch's report.
  */
-import type { HelperNetwork, HelperResult, HelperRunSpec } from '../types.js';
+import type { HelperNetwork, HelperResult, HelperRunSpec } from '../../core/helper-spec.js';
 import type { Compression, DumpEngine } from './naming.js';
 
 export const OUT_MOUNT = '/backups';

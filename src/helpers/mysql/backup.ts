@@ -12,33 +12,19 @@ import { ensureWritableDir } from '../../host/writable-dir.js';
 import { mapConcurrent } from '../../run/concurrency.js';
 import { runHelper } from '../../run/run-helper.js';
 import { DTOOL_VERSION } from '../../version.js';
-import type { HelperResult } from '../types.js';
+import type { HelperResult } from '../../core/helper-spec.js';
 import { backupBatchSpec, mergeNetworks, networkKey, parseBatchReport } from './backup-batch.js';
 import type { BackupParams } from './backup-params.js';
 import { MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile } from './common.js';
 import type { Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
-import { MANIFEST_SUFFIX, artifactName, parseArtifactName, type Compression, type DumpEngine } from './naming.js';
+import { MANIFEST_SUFFIX, artifactName, parseArtifactName } from './naming.js';
 import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './retention.js';
 import { linksByLabel, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
+import type { BackupManifest } from './manifest.js';
 import { verifyBackup, type VerifyReport } from './verify.js';
 
 export { parseBackupParams, type BackupParams, type RawBackupOptions } from './backup-params.js';
-
-export interface BackupManifest {
-  readonly format: 'dtool-backup/1';
-  readonly target: string;
-  readonly container: string;
-  readonly file: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  readonly engine: DumpEngine;
-  readonly compression: Compression;
-  readonly databases: readonly string[] | 'all';
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly dtoolVersion: string;
-}
 
 export interface TargetReport {
   readonly target: string;

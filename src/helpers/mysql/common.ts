@@ -2,7 +2,7 @@
 import type { Deps } from '../../deps.js';
 import { readInputFile } from '../../host/read-input.js';
 import { runHelper } from '../../run/run-helper.js';
-import type { HelperResult, HelperRunSpec } from '../types.js';
+import type { HelperResult, HelperRunSpec } from '../../core/helper-spec.js';
 import { parseCredentials, toClientCnf, type Credentials } from './credentials.js';
 import { mysqlHelperError } from './helper-errors.js';
 

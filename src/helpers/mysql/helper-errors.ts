@@ -10,7 +10,7 @@ import {
   VerifyFailedError,
 } from '../../errors.js';
 import { lastLines } from '../../docker/streams.js';
-import type { HelperResult } from '../types.js';
+import type { HelperResult } from '../../core/helper-spec.js';
 
 export const TOOL_EXIT = {
   usage: 2,

@@ -6,7 +6,7 @@
  */
 import type { ContainerDetails, DockerPort } from '../../docker/port.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import type { HelperNetwork } from '../types.js';
+import type { HelperNetwork } from '../../core/helper-spec.js';
 
 export interface LinkSpec {
   readonly container: string;

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { startService } from '../../run/service.js';
-import type { HelperNetwork, HelperRunSpec } from '../types.js';
+import type { HelperNetwork, HelperRunSpec } from '../../core/helper-spec.js';
 import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, runMysqlTool } from './common.js';
 import type { Credentials } from './credentials.js';
-import { loadArtifact } from './restore.js';
+import { loadArtifact } from './load-artifact.js';
 import type { ResolvedTarget } from './target.js';
 
 export interface TableChecksum {

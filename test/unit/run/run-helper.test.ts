@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, HelperFailedError, PrivilegeNotGrantedError, TimeoutError } from '../../../src/errors.js';
-import type { HelperRunSpec } from '../../../src/helpers/types.js';
+import type { HelperRunSpec } from '../../../src/core/helper-spec.js';
 import { runHelper } from '../../../src/run/run-helper.js';
 import { FakeDocker, fakeDeps, type ScriptedRun } from '../../support/fake-docker.js';
 

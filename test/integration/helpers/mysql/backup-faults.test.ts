@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerPort } from '../../../../src/docker/port.js';
 import { DockerodeAdapter } from '../../../../src/docker/dockerode-adapter.js';
 import { backup, parseBackupParams, type BackupReport } from '../../../../src/helpers/mysql/backup.js';
-import { sha256File } from '../../../../src/helpers/mysql/restore.js';
+import { sha256File } from '../../../../src/helpers/mysql/manifest.js';
 import { ROOT_PASSWORD, TEST_LABEL, dtoolContainers, rootCredentials, sql, startMariaDb, tempDir, testDeps } from '../../support.js';
 
 let big: StartedTestContainer;

@@ -7,8 +7,8 @@ import { basename, join } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, parseBackupParams } from '../../../../src/helpers/mysql/backup.js';
-import { restore } from '../../../../src/helpers/mysql/restore.js';
-import { sha256File } from '../../../../src/helpers/mysql/restore.js';
+import { restore } from '../../../../src/helpers/mysql/manifest.js';
+import { sha256File } from '../../../../src/helpers/mysql/manifest.js';
 import { FIXTURE_SQL, dtoolContainers, rootCredentials, schemaObjects, sql, startMariaDb, tableChecksums, tempDir, testDeps } from '../../support.js';
 
 const SCHEMAS = ['shop', 'other'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backupBatchSpec, mergeNetworks, networkKey, parseBatchReport, type BatchOptions } from '../../../../src/helpers/mysql/backup-batch.js';
 import { mysqlHelperError } from '../../../../src/helpers/mysql/helper-errors.js';
-import type { HelperNetwork, HelperResult } from '../../../../src/helpers/types.js';
+import type { HelperNetwork, HelperResult } from '../../../../src/core/helper-spec.js';
 
 function batchRun(stdout: string, overrides: Partial<HelperResult> = {}): HelperResult {
   return { helper: 'mysql-backup', runId: 'run-1', exitCode: 0, stdout, stderr: '', outputTruncated: false, durationMs: 1234, ...overrides };

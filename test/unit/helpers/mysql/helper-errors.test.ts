@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialsError, DtoolError, HelperFailedError, NoSpaceError, VerifyFailedError } from '../../../../src/errors.js';
 import { TOOL_EXIT, lastJsonLine, mysqlHelperError } from '../../../../src/helpers/mysql/helper-errors.js';
-import type { HelperResult } from '../../../../src/helpers/types.js';
+import type { HelperResult } from '../../../../src/core/helper-spec.js';
 
 function result(exitCode: number, stderr = 'connecting\nERROR 1045: Access denied for user\n'): HelperResult {
   return { helper: 'mysql-backup', runId: 'r', exitCode, stdout: '', stderr, outputTruncated: false, durationMs: 5 };

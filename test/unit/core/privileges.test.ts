@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PrivilegeNotGrantedError } from '../../../src/errors.js';
-import { DEFAULT_READONLY_PATHS, DOCKER_SOCKET, PRIVILEGED_PROFILE, assertGranted } from '../../../src/helpers/privileges.js';
+import { DEFAULT_READONLY_PATHS, DOCKER_SOCKET, PRIVILEGED_PROFILE, assertGranted } from '../../../src/core/privileges.js';
 
 describe('assertGranted', () => {
   it('passes a helper that needs no privilege, with or without grants', () => {

@@ -1,5 +1,5 @@
 import { PrivilegeNotGrantedError } from '../errors.js';
-import type { HelperRunSpec, Privilege } from './types.js';
+import type { HelperRunSpec, Privilege } from './helper-spec.js';
 
 /** Fails, before any Docker call, when a helper needs a privilege the user did not grant. */
 export function assertGranted(spec: Pick<HelperRunSpec, 'helper' | 'privileges'>, grants: ReadonlySet<Privilege>): void {

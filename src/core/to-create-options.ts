@@ -5,7 +5,7 @@
 import type { ContainerCreateOptions, MountSpec } from '../docker/port.js';
 import { helperLabels } from '../docker/labels.js';
 import { DEFAULT_READONLY_PATHS, DOCKER_SOCKET, PRIVILEGED_PROFILE, assertGranted } from './privileges.js';
-import type { HelperMount, HelperRunSpec, Privilege, PrivilegedMode } from './types.js';
+import type { HelperMount, HelperRunSpec, Privilege, PrivilegedMode } from './helper-spec.js';
 
 export interface CreateContext {
   readonly runId: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrivilegeNotGrantedError } from '../../../src/errors.js';
-import { toCreateOptions, type CreateContext } from '../../../src/helpers/to-create-options.js';
-import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/helpers/types.js';
+import { toCreateOptions, type CreateContext } from '../../../src/core/to-create-options.js';
+import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/core/helper-spec.js';
 
 const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1' };
 const TMPFS = 'rw,nosuid,nodev,size=256m';
