@@ -1,7 +1,9 @@
 /**
- * Helper images live in `images/<name>/` (a Dockerfile and its files). Each is tagged by
- * the hash of its folder's content and its base image, plus `latest`, so an unchanged
- * image is never rebuilt and a changed one is never mistaken for the old one.
+ * Helper images live in `images/<name>/` (a Dockerfile and its files). Files every image
+ * needs (the caller guard) live once in `images/shared/` and are added to each image's
+ * build context. Each image is tagged by the hash of its context and its base image, plus
+ * `latest`, so an unchanged image is never rebuilt and a changed one is never mistaken for
+ * the old one.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -21,12 +23,21 @@ export interface BuiltImage {
   readonly cached: boolean;
 }
 
+/** Not an image: files added at the root of every image's build context. */
+export const SHARED_DIR = 'shared';
+
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name))
     .sort();
+}
+
+/** A file of the build context: its path inside the context, and where it is on disk. */
+interface ContextFile {
+  readonly name: string;
+  readonly path: string;
 }
 
 export class ImageCatalog {
@@ -42,7 +53,7 @@ export class ImageCatalog {
     const entries = await readdir(this.config.imagesDir, { withFileTypes: true });
     const names: string[] = [];
     for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
+      if (!entry.isDirectory() || entry.name === SHARED_DIR) continue;
       const dockerfile = await stat(join(this.config.imagesDir, entry.name, 'Dockerfile')).catch(() => undefined);
       if (dockerfile?.isFile()) names.push(entry.name);
     }
@@ -53,18 +64,34 @@ export class ImageCatalog {
     return join(this.config.imagesDir, name);
   }
 
-  /** Hash of every file (path, executable bit, bytes) in the image's folder and of the base image's ID. */
-  async contentHash(name: string): Promise<string> {
+  /** The image's own files, then the shared ones (which an image's own file of the same name overrides). */
+  async #contextFiles(name: string): Promise<ContextFile[]> {
     const dir = this.#dir(name);
-    const files = await listFiles(dir).catch((error: NodeJS.ErrnoException) => {
+    if (name === SHARED_DIR) throw new NotFoundError(`${SHARED_DIR} is not a helper image`);
+    const own = await listFiles(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') throw new NotFoundError(`no helper image named ${name} (looked in ${this.config.imagesDir})`);
       throw error;
     });
+    const sharedDir = this.#dir(SHARED_DIR);
+    const shared = await listFiles(sharedDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    const files = own.map((path) => ({ name: relative(dir, path), path }));
+    for (const path of shared) {
+      const fileName = relative(sharedDir, path);
+      if (!files.some((f) => f.name === fileName)) files.push({ name: fileName, path });
+    }
+    return files;
+  }
+
+  /** Hash of every context file (path, executable bit, bytes) and of the base image's ID. */
+  async contentHash(name: string): Promise<string> {
     const hash = createHash('sha256');
-    for (const file of files) {
-      const { mode } = await stat(file);
-      hash.update(`${relative(dir, file)}\0${mode & 0o111 ? 'x' : '-'}\0`);
-      hash.update(await readFile(file));
+    for (const file of await this.#contextFiles(name)) {
+      const { mode } = await stat(file.path);
+      hash.update(`${file.name}\0${mode & 0o111 ? 'x' : '-'}\0`);
+      hash.update(await readFile(file.path));
       hash.update('\0');
     }
     const base = await this.docker.inspectImage(this.config.baseImage);
@@ -94,7 +121,13 @@ export class ImageCatalog {
       return { name, reference, hash, cached: true };
     }
     this.reporter({ type: 'image.build.start', image: name, tag: reference });
-    await this.docker.buildImage(tar.pack(this.#dir(name)) as unknown as Readable, {
+    const files = await this.#contextFiles(name);
+    const context = tar.pack(this.config.imagesDir, {
+      entries: files.map((f) => relative(this.config.imagesDir, f.path)),
+      // Each file sits in the context under its name there, not its path under images/.
+      map: (header) => ({ ...header, name: files.find((f) => relative(this.config.imagesDir, f.path) === header.name)?.name ?? header.name }),
+    });
+    await this.docker.buildImage(context as unknown as Readable, {
       tags: [reference, this.reference(name, 'latest')],
       buildArgs: { BASE: this.config.baseImage },
       labels: { [LABEL_IMAGE]: name, [LABEL_IMAGE_HASH]: hash },
