@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DTOOL := node dist/cli/main.js
 
-.PHONY: all deps build engine base-image images demo test test-unit test-integration bench clean
+.PHONY: all deps build engine base-image images demo lint test test-unit test-integration bench clean
 
 all: build
 
@@ -29,6 +29,11 @@ images: build base-image
 
 demo: images
 	bash scripts/demo.sh
+
+# Static checks: tsc, biome (lint + format check) and shellcheck over the shell scripts.
+lint: node_modules
+	npm run typecheck
+	npm run lint
 
 test: images
 	npm test

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type DtoolConfig } from './config.js';
-import { DockerodeAdapter } from './docker/dockerode-adapter.js';
 import type { DockerPort } from './docker/port.js';
+import { currentOwner, linuxProcessTable, type OwnerIdentity, type ProcessTable } from './host/owner.js';
 import { silentReporter, type Reporter } from './events.js';
 import { ImageCatalog } from './run/build-image.js';
 
@@ -19,6 +19,10 @@ export interface Deps {
   readonly images: ImageCatalog;
   readonly reporter: Reporter;
   readonly clock: Clock;
+  /** This process, as recorded on the helpers it creates. */
+  readonly owner: OwnerIdentity;
+  /** How to tell whether another helper's owner still runs. */
+  readonly processes: ProcessTable;
   /** Aborting it stops running helpers and removes their containers. */
   readonly signal?: AbortSignal;
 }
@@ -33,7 +37,8 @@ export async function createDefaultDeps(options: {
   readonly docker?: DockerPort;
 } = {}): Promise<Deps> {
   const config = await loadConfig(options.env ?? process.env, (path) => readFile(path, 'utf8'), options.config);
-  const docker = options.docker ?? new DockerodeAdapter();
+  // Loaded on first use: dockerode (and ssh2 under it) cost more than `dtool --help` itself.
+  const docker = options.docker ?? new (await import('./docker/dockerode-adapter.js')).DockerodeAdapter();
   const reporter = options.reporter ?? silentReporter;
   return {
     docker,
@@ -41,6 +46,8 @@ export async function createDefaultDeps(options: {
     images: new ImageCatalog(docker, config, reporter),
     reporter,
     clock: systemClock,
+    owner: currentOwner(linuxProcessTable),
+    processes: linuxProcessTable,
     ...(options.signal ? { signal: options.signal } : {}),
   };
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { parseGrants, type DtoolConfig } from '../config.js';
 import { createDefaultDeps, type Deps } from '../deps.js';
 import type { DockerPort } from '../docker/port.js';
-import { UsageError } from '../errors.js';
+import { EngineUnavailableError, UsageError } from '../errors.js';
+import { sweepOrphans } from '../run/orphans.js';
 import { terminalReporter, type CliIo } from './render.js';
 
 export interface CommandContext {
@@ -23,7 +24,7 @@ export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPor
   return {
     io,
     signal,
-    deps: (command) => {
+    deps: async (command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const flags: { -readonly [K in keyof DtoolConfig]?: DtoolConfig[K] } = {};
       if (globals.allow?.length) flags.grants = parseGrants(globals.allow, '--allow');
@@ -33,13 +34,19 @@ export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPor
         }
         flags.privilegedMode = globals.privilegedMode;
       }
-      return createDefaultDeps({
+      const deps = await createDefaultDeps({
         env: io.env,
         config: flags,
         reporter: terminalReporter(io, { verbose: globals.verbose ?? false, quiet: globals.quiet ?? false }),
         signal,
         ...(docker ? { docker } : {}),
       });
+      // Every start sweeps what dead dtool runs left behind. An engine that does not answer
+      // is not this sweep's to report: the command itself says so, in its own words.
+      await sweepOrphans(deps).catch((error: unknown) => {
+        if (!(error instanceof EngineUnavailableError)) throw error;
+      });
+      return deps;
     },
   };
 }

@@ -30,7 +30,7 @@ export function formatBytes(bytes: number): string {
 
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return `${rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n')}\n`;
 }
 
 function describeEvent(event: RunEvent, verbose: boolean): string | undefined {
@@ -92,6 +92,7 @@ export function renderBackupReport(report: BackupReport): string {
   let text = table(rows);
   for (const t of report.targets) {
     if (t.pruned?.length) text += `${t.target}: pruned ${t.pruned.join(', ')}\n`;
+    if (t.removedLeftovers?.length) text += `${t.target}: removed leftovers of a run that died: ${t.removedLeftovers.join(', ')}\n`;
     if (t.verify && !t.verify.ok) text += `${t.target}: ${t.verify.summary}\n`;
   }
   return text;

@@ -60,6 +60,12 @@ export interface HelperRunSpec {
   /** Writable scratch paths on a read-only root; `/tmp` is always added. */
   readonly tmpfs?: readonly string[];
   readonly timeoutMs?: number;
+  /**
+   * The image runs `dtool-guard` as its entrypoint, as every image under images/ does: the
+   * helper then stops when its caller is gone (its stdin closes). Default true; false for
+   * foreign images, which only AutoRemove and the orphan sweep clean up.
+   */
+  readonly guarded?: boolean;
 }
 
 export interface HelperResult {

@@ -2,8 +2,9 @@
  * The one place that writes privileges into container create options. Pure: a test pins
  * its output for every helper, so a privilege change is always a visible diff.
  */
-import type { ContainerCreateOptions, MountSpec } from '../docker/port.js';
 import { helperLabels } from '../docker/labels.js';
+import type { ContainerCreateOptions, MountSpec } from '../docker/port.js';
+import type { OwnerIdentity } from '../host/owner.js';
 import { DEFAULT_READONLY_PATHS, DOCKER_SOCKET, PRIVILEGED_PROFILE, assertGranted } from './privileges.js';
 import type { HelperMount, HelperRunSpec, Privilege, PrivilegedMode } from './helper-spec.js';
 
@@ -12,11 +13,15 @@ export interface CreateContext {
   readonly version: string;
   readonly grants: ReadonlySet<Privilege>;
   readonly privilegedMode: PrivilegedMode;
+  /** The dtool process creating the helper, recorded in its labels for the orphan sweep. */
+  readonly owner: OwnerIdentity;
   /** Host paths of the files holding the spec's secrets, by secret name. */
   readonly secretFiles: Readonly<Record<string, string>>;
 }
 
 export const SECRETS_DIR = '/run/secrets';
+/** The entrypoint of every dtool helper image (images/shared/dtool-guard). */
+export const GUARD = 'dtool-guard';
 const TMPFS_OPTIONS = 'rw,nosuid,nodev,size=256m';
 
 function toMount(mount: HelperMount): MountSpec {
@@ -88,23 +93,37 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
           : {}),
       };
 
+  // Helpers die with their caller, in three layers (each covers what the others cannot):
+  //  - OpenStdin + StdinOnce: dtool holds the helper's stdin open through its attach
+  //    connection; when the dtool process dies, even by SIGKILL, the connection drops, the
+  //    engine closes that stdin, and dtool-guard (DTOOL_GUARD=stdin) stops the command.
+  //  - AutoRemove: like `docker run --rm`, the engine removes the stopped container, so
+  //    nothing waits for `dtool prune`; dtool still reads the exit code (wait "removed").
+  //  - Owner labels: a later dtool start removes helpers whose owner is gone (run/orphans.ts),
+  //    for the case where neither of the above fired (the engine itself restarted).
+  const guarded = spec.guarded ?? true;
+  const env = { ...spec.env, ...(guarded ? { DTOOL_GUARD: 'stdin' } : {}) };
   return {
     Image: spec.image,
     Cmd: [...spec.command],
-    ...(spec.entrypoint ? { Entrypoint: [...spec.entrypoint] } : {}),
+    // An entrypoint that replaces the image's must keep the guard in front of it.
+    ...(spec.entrypoint ? { Entrypoint: guarded ? [GUARD, ...spec.entrypoint] : [...spec.entrypoint] } : {}),
     ...(spec.user ? { User: spec.user } : {}),
-    ...(spec.env ? { Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),
-    Labels: helperLabels(spec.helper, context.runId, context.version),
+    ...(Object.keys(env).length ? { Env: Object.entries(env).map(([k, v]) => `${k}=${v}`) } : {}),
+    Labels: helperLabels(spec.helper, context.runId, context.version, context.owner),
+    AttachStdin: guarded,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-    OpenStdin: false,
+    OpenStdin: guarded,
+    StdinOnce: guarded,
     HostConfig: {
       ...(mounts.length ? { Mounts: mounts } : {}),
       ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}),
       ...networkOptions(spec),
       ...privilegeOptions,
       ReadonlyRootfs: readonlyRoot,
+      AutoRemove: true,
       // tini as PID 1: signals reach the helper's script and zombies are reaped.
       Init: true,
     },

@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError } from '../errors.js';
 import type {
+  Attachment,
   BuildImageOptions,
   ContainerCreateOptions,
   ContainerDetails,
@@ -16,8 +17,8 @@ import type {
   EngineInfo,
   EngineVersion,
   ImageDetails,
-  MultiplexedStream,
   VolumeSummary,
+  WaitCondition,
 } from './port.js';
 
 interface EngineError {
@@ -185,9 +186,19 @@ export class DockerodeAdapter implements DockerPort {
     }
   }
 
-  async attachContainer(id: string): Promise<MultiplexedStream> {
+  async attachContainer(id: string, options: { readonly stdin?: boolean } = {}): Promise<Attachment> {
     try {
-      return await this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true });
+      // With stdin the connection is hijacked (an upgraded, two-way socket) and is never
+      // written to: it only has to stay open for as long as dtool waits on the helper.
+      const stream = (await this.#docker.getContainer(id).attach({
+        stream: true,
+        stdin: options.stdin ?? false,
+        hijack: options.stdin ?? false,
+        stdout: true,
+        stderr: true,
+        logs: true,
+      })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+      return { output: stream, close: () => stream.destroy() };
     } catch (error) {
       throw mapError(error, `attach ${id}`);
     }
@@ -201,9 +212,9 @@ export class DockerodeAdapter implements DockerPort {
     }
   }
 
-  async waitContainer(id: string): Promise<number> {
+  async waitContainer(id: string, condition: WaitCondition = 'not-running'): Promise<number> {
     try {
-      const result = (await this.#docker.getContainer(id).wait()) as { StatusCode: number };
+      const result = (await this.#docker.getContainer(id).wait({ condition })) as { StatusCode: number };
       return result.StatusCode;
     } catch (error) {
       throw mapError(error, `wait ${id.slice(0, 12)}`);
@@ -287,8 +298,7 @@ function followBuild(stream: NodeJS.ReadableStream, onOutput?: (line: string) =>
 
     stream.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
+      for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
         const line = pending.slice(0, newline).trim();
         pending = pending.slice(newline + 1);
         if (line) handle(JSON.parse(line) as BuildMessage);

@@ -23,10 +23,13 @@ export interface ContainerCreateOptions {
   readonly Env?: readonly string[];
   readonly WorkingDir?: string;
   readonly Labels: Readonly<Record<string, string>>;
+  readonly AttachStdin?: boolean;
   readonly AttachStdout: boolean;
   readonly AttachStderr: boolean;
   readonly Tty: false;
   readonly OpenStdin: boolean;
+  /** Close the container's stdin when the attached client disconnects. */
+  readonly StdinOnce?: boolean;
   readonly HostConfig: {
     readonly Mounts?: readonly MountSpec[];
     readonly Tmpfs?: Readonly<Record<string, string>>;
@@ -110,6 +113,19 @@ export interface BuildImageOptions {
 /** A multiplexed (Tty: false) output stream of a container, before demultiplexing. */
 export type MultiplexedStream = NodeJS.ReadableStream;
 
+/**
+ * An attach connection to a container: its multiplexed output and, when the container has
+ * an open stdin, that stdin, held open until `close()`. With StdinOnce the engine closes the
+ * container's stdin when this connection drops, including when the dtool process dies.
+ */
+export interface Attachment {
+  readonly output: MultiplexedStream;
+  close(): void;
+}
+
+/** `not-running`: returns at once if stopped; `removed`: after an AutoRemove container is gone (call it before start). */
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
 export interface DockerPort {
   ping(): Promise<void>;
   version(): Promise<EngineVersion>;
@@ -123,10 +139,11 @@ export interface DockerPort {
   inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined>;
   listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }): Promise<ContainerSummary[]>;
   createContainer(options: ContainerCreateOptions): Promise<string>;
-  attachContainer(id: string): Promise<MultiplexedStream>;
+  /** `stdin`: also hold the container's stdin open (the container must have OpenStdin). */
+  attachContainer(id: string, options?: { readonly stdin?: boolean }): Promise<Attachment>;
   startContainer(id: string): Promise<void>;
-  /** Resolves with the exit code once the container has stopped. */
-  waitContainer(id: string): Promise<number>;
+  /** Resolves with the exit code once the condition is met (default `not-running`). */
+  waitContainer(id: string, condition?: WaitCondition): Promise<number>;
   killContainer(id: string, signal?: string): Promise<void>;
   /** Removes the container and its anonymous volumes; a container already gone is not an error. */
   removeContainer(id: string): Promise<void>;

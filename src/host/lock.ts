@@ -1,62 +1,80 @@
 /**
- * A lock file per backup target directory, so two runs never write the same target at
- * once. Created with O_EXCL; a lock whose process is gone (same host) is taken over.
+ * A lock that the kernel releases: an exclusive open-file-description lock (Linux
+ * F_OFD_SETLK, flock elsewhere) on a lock file, taken through fs-native-extensions. When
+ * the holder dies, SIGKILL and OOM included, the kernel drops the lock with its last open
+ * descriptor, so nobody guesses from a pid whether the holder still runs, and there is no
+ * takeover race. The same call serves any scope: a backup target's folder, or a host-wide
+ * name for the scheduler.
+ *
+ * The file is never deleted (removing it would let a waiter lock a name nobody else sees);
+ * while held it names its holder, for the error a second run gets.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { LockedError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tryLock } from 'fs-native-extensions';
+import { AbortedError, LockedError } from '../errors.js';
 
 export interface HeldLock extends AsyncDisposable {
   readonly path: string;
 }
 
-interface LockOwner {
+export interface LockOptions {
+  /** How long to wait for a held lock before failing; 0 (the default) fails at once. */
+  readonly waitMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** How often a waiting run tries again: short, since the holder's death frees the lock at once. */
+const RETRY_MS = 50;
+
+interface LockHolder {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
 }
 
-function processAlive(pid: number): boolean {
+async function describeHolder(path: string): Promise<string> {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readOwner(path: string): Promise<LockOwner | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner> | null;
-    if (typeof owner?.pid !== 'number' || typeof owner.host !== 'string') return undefined;
-    return { pid: owner.pid, host: owner.host, since: String(owner.since ?? '?') };
+    const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder> | null;
+    if (typeof holder?.pid === 'number' && typeof holder.host === 'string') {
+      return ` (pid ${holder.pid} on ${holder.host} since ${String(holder.since ?? '?')})`;
+    }
   } catch {
-    return undefined;
+    // Written a moment after the lock is taken: an empty or partial file just names nobody.
+  }
+  return '';
+}
+
+async function release(handle: FileHandle): Promise<void> {
+  try {
+    await handle.truncate(0);
+  } finally {
+    // Closing the last descriptor is what releases the lock.
+    await handle.close();
   }
 }
 
-export async function acquireLock(path: string, what: string): Promise<HeldLock> {
-  const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o644);
-      try {
-        await handle.writeFile(JSON.stringify(owner));
-      } finally {
-        await handle.close();
-      }
-      return { path, [Symbol.asyncDispose]: () => rm(path, { force: true }) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = await readOwner(path);
-      const stale = holder !== undefined && holder.host === owner.host && !processAlive(holder.pid);
-      if (!stale) {
-        throw new LockedError(`${what} is locked by another dtool run${holder ? ` (pid ${holder.pid} on ${holder.host} since ${holder.since})` : ''}`, {
-          hint: `wait for it to finish; if no run is active, remove ${path}`,
+export async function acquireLock(path: string, what: string, options: LockOptions = {}): Promise<HeldLock> {
+  const handle = await open(path, 'a+', 0o644);
+  try {
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    while (!tryLock(handle.fd)) {
+      if (options.signal?.aborted) throw new AbortedError(`interrupted while waiting for the lock on ${what}`);
+      if (Date.now() >= deadline) {
+        const waited = options.waitMs ? ` (waited ${Math.round(options.waitMs / 1000)}s)` : '';
+        throw new LockedError(`${what} is locked by another dtool run${await describeHolder(path)}${waited}`, {
+          hint: options.waitMs ? 'that run is still going; wait longer, or let it finish' : 'wait for that run to finish, or give --lock-wait SECONDS',
         });
       }
-      await rm(path, { force: true });
+      await sleep(RETRY_MS);
     }
+    const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    await handle.truncate(0);
+    await handle.write(JSON.stringify(holder), 0);
+    return { path, [Symbol.asyncDispose]: () => release(handle) };
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
-  throw new LockedError(`${what} is locked by another dtool run`);
 }

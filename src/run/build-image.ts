@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import * as tar from 'tar-fs';
 import type { DtoolConfig } from '../config.js';
 import type { DockerPort } from '../docker/port.js';
 import { LABEL_IMAGE, LABEL_IMAGE_HASH } from '../docker/labels.js';
@@ -122,6 +121,7 @@ export class ImageCatalog {
     }
     this.reporter({ type: 'image.build.start', image: name, tag: reference });
     const files = await this.#contextFiles(name);
+    const tar = await import('tar-fs');
     const context = tar.pack(this.config.imagesDir, {
       entries: files.map((f) => relative(this.config.imagesDir, f.path)),
       // Each file sits in the context under its name there, not its path under images/.

@@ -5,10 +5,8 @@
  */
 import type { Deps } from '../deps.js';
 import { toDtoolError } from '../errors.js';
-import { toCreateOptions } from '../core/to-create-options.js';
 import type { PrivilegedMode } from '../core/helper-spec.js';
-import { DTOOL_VERSION } from '../version.js';
-import { newRunId } from './helper-container.js';
+import { runHelper } from './run-helper.js';
 
 export type ProbeResult = { readonly works: true } | { readonly works: false; readonly reason: string } | { readonly works: 'unknown'; readonly reason: string };
 
@@ -23,20 +21,22 @@ export interface DoctorReport {
 }
 
 async function probePrivileged(deps: Deps, mode: PrivilegedMode): Promise<ProbeResult> {
-  const options = toCreateOptions(
-    { helper: 'doctor-probe', image: deps.config.baseImage, command: ['true'], privileges: ['privileged'], network: { mode: 'none' } },
-    { runId: newRunId(), version: DTOOL_VERSION, grants: new Set(['privileged']), privilegedMode: mode, secretFiles: {} },
-  );
-  let id: string | undefined;
+  // The probe is a helper run like any other, with the grant and the mode under test.
+  const probeDeps: Deps = { ...deps, config: { ...deps.config, privilegedMode: mode, grants: [...deps.config.grants, 'privileged'] } };
   try {
-    id = await deps.docker.createContainer(options);
-    await deps.docker.startContainer(id);
-    const exitCode = await deps.docker.waitContainer(id);
-    return exitCode === 0 ? { works: true } : { works: false, reason: `probe exited with ${exitCode}` };
+    await runHelper(probeDeps, {
+      helper: 'doctor-probe',
+      image: deps.config.baseImage,
+      command: ['true'],
+      privileges: ['privileged'],
+      network: { mode: 'none' },
+      // The bare base image has no dtool-guard.
+      guarded: false,
+      timeoutMs: 60_000,
+    });
+    return { works: true };
   } catch (error) {
     return { works: false, reason: toDtoolError(error).message.replace(/\s+/g, ' ').slice(0, 300) };
-  } finally {
-    if (id) await deps.docker.removeContainer(id).catch(() => {});
   }
 }
 

@@ -1,26 +1,41 @@
 /**
- * A helper's container, created with its secret files on disk. Disposing it removes the
- * container (a failure to do so is a warning, not an error) and then the secret files.
+ * A launched helper container: created with its secret files on disk, attached (output,
+ * and the stdin that ties it to this process), and started. Shared by runHelper (runs to
+ * completion) and startService (serves until disposed).
+ *
+ * Disposing it removes the container (a failure to do so is a warning, not an error),
+ * drops the attach connection and then removes the secret files. If this process dies
+ * before that, the helper still goes: see the three layers in core/to-create-options.ts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../deps.js';
 import { toCreateOptions } from '../core/to-create-options.js';
 import type { HelperRunSpec } from '../core/helper-spec.js';
+import type { Deps } from '../deps.js';
+import type { MultiplexedStream } from '../docker/port.js';
 import { writeSecretFiles } from '../host/secret-files.js';
 import { DTOOL_VERSION } from '../version.js';
 
-export interface HelperContainer extends AsyncDisposable {
+export interface LaunchedHelper extends AsyncDisposable {
   readonly id: string;
   readonly runId: string;
+  /** The multiplexed output, from the container's first byte on (attached before start). */
+  readonly output: MultiplexedStream;
+  /** The exit code, once the engine has removed the container (AutoRemove). */
+  readonly exited: Promise<number>;
 }
 
 export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function createHelperContainer(deps: Deps, spec: HelperRunSpec): Promise<HelperContainer> {
+export async function launchHelper(deps: Deps, spec: HelperRunSpec): Promise<LaunchedHelper> {
+  const { docker } = deps;
   const runId = newRunId();
-  const secretFiles = await writeSecretFiles(spec.secrets ?? []);
+  const secretFiles = await writeSecretFiles(spec.secrets ?? [], deps.owner);
+  const cleanups: (() => PromiseLike<void> | void)[] = [() => secretFiles[Symbol.asyncDispose]()];
+  const dispose = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
   try {
     // Checks the privilege grants before any Docker call.
     const options = toCreateOptions(spec, {
@@ -29,23 +44,27 @@ export async function createHelperContainer(deps: Deps, spec: HelperRunSpec): Pr
       grants: new Set(deps.config.grants),
       privilegedMode: deps.config.privilegedMode,
       secretFiles: secretFiles.paths,
+      owner: deps.owner,
     });
-    const id = await deps.docker.createContainer({ ...options, name: `dtool-${spec.helper}-${runId}` });
-    return {
-      id,
-      runId,
-      [Symbol.asyncDispose]: async () => {
-        try {
-          await deps.docker.removeContainer(id);
-        } catch (error) {
-          deps.reporter({ type: 'warning', message: `could not remove helper container ${id.slice(0, 12)}: ${(error as Error).message}` });
-        } finally {
-          await secretFiles[Symbol.asyncDispose]();
-        }
-      },
-    };
+    const id = await docker.createContainer({ ...options, name: `dtool-${spec.helper}-${runId}` });
+    cleanups.push(async () => {
+      try {
+        await docker.removeContainer(id);
+      } catch (error) {
+        deps.reporter({ type: 'warning', message: `could not remove helper container ${id.slice(0, 12)}: ${(error as Error).message}` });
+      }
+    });
+    // The wait is registered before start: an AutoRemove container may be gone the moment
+    // it exits, and only a "removed" wait placed earlier still learns its exit code.
+    const exited = docker.waitContainer(id, 'removed');
+    exited.catch(() => {});
+    const attachment = await docker.attachContainer(id, { stdin: options.OpenStdin });
+    // Dropped last: while it is open the guard keeps the helper alive.
+    cleanups.splice(1, 0, () => attachment.close());
+    await docker.startContainer(id);
+    return { id, runId, output: attachment.output, exited, [Symbol.asyncDispose]: dispose };
   } catch (error) {
-    await secretFiles[Symbol.asyncDispose]();
+    await dispose();
     throw error;
   }
 }

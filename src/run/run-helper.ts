@@ -2,13 +2,14 @@
  * The lifecycle of one helper container: create → attach → start → wait → collect →
  * remove. Attach happens before start so no output is lost; output is demultiplexed and
  * capped; the exit code is read only after both streams ended; the container is removed
- * in every case — success, failure, timeout, abort (Ctrl-C, SIGTERM).
+ * in every case — success, failure, timeout, abort (Ctrl-C, SIGTERM) — and, through the
+ * guard and AutoRemove, even when this process is killed outright.
  */
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import { FrameDemuxer, TailBuffer, lastLines, type OutputStream } from '../docker/streams.js';
 import type { HelperResult, HelperRunSpec } from '../core/helper-spec.js';
-import { createHelperContainer } from './helper-container.js';
+import { launchHelper } from './helper-container.js';
 
 const OUTPUT_LIMIT_BYTES = 1024 * 1024;
 const STDERR_TAIL_LINES = 20;
@@ -41,8 +42,8 @@ export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHel
   const { docker, reporter, signal } = deps;
   if (signal?.aborted) throw new AbortedError();
   const startedAt = Date.now();
-  await using container = await createHelperContainer(deps, spec);
-  const { id: containerId, runId } = container;
+  await using container = await launchHelper(deps, spec);
+  const { id: containerId, runId, output } = container;
   let stopReason: 'timeout' | 'abort' | undefined;
   const stopContainer = (reason: 'timeout' | 'abort') => {
     stopReason ??= reason;
@@ -73,17 +74,15 @@ export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHel
       splitters[stream](payload);
     });
 
-    const stream = await docker.attachContainer(containerId);
     const streamEnded = new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
+      output.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      output.on('end', resolve);
+      output.on('close', resolve);
+      output.on('error', reject);
     });
 
-    await docker.startContainer(containerId);
     reporter({ type: 'helper.start', helper: spec.helper, runId, containerId });
-    const exitCode = await docker.waitContainer(containerId);
+    const exitCode = await container.exited;
     await streamEnded;
     splitters.stdout(undefined);
     splitters.stderr(undefined);

@@ -1,14 +1,15 @@
 /**
  * A helper that serves rather than runs to completion (e.g. a throwaway database server).
  * Started, awaited until its log says it is ready, and removed when disposed: use it with
- * `await using`.
+ * `await using`. The attach connection stays open for the service's whole life: it is what
+ * stops the service (through dtool-guard) if this process dies while it runs.
  */
 import type { Deps } from '../deps.js';
 import type { ContainerDetails } from '../docker/port.js';
 import { FrameDemuxer, TailBuffer, lastLines } from '../docker/streams.js';
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
 import type { HelperRunSpec } from '../core/helper-spec.js';
-import { createHelperContainer } from './helper-container.js';
+import { launchHelper } from './helper-container.js';
 
 export interface StartedService extends AsyncDisposable {
   readonly runId: string;
@@ -23,11 +24,11 @@ export interface ReadyWhen {
 
 export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: ReadyWhen): Promise<StartedService> {
   const { docker } = deps;
-  const container = await createHelperContainer(deps, spec);
+  const container = await launchHelper(deps, spec);
   try {
     const id = container.id;
     const output = new TailBuffer(64 * 1024);
-    const stream = await docker.attachContainer(id);
+    const stream = container.output;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const ready = new Promise<void>((resolve, reject) => {
@@ -47,20 +48,19 @@ export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: R
       stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
       // Output ending before the ready line means the service died while starting.
       stream.on('end', () => {
-        void docker
-          .inspectContainer(id)
-          .then((details) => reject(new HelperFailedError(spec.helper, details?.exitCode ?? -1, lastLines(output.text(), 20))))
-          .catch(reject);
+        container.exited.then((exitCode) => reject(new HelperFailedError(spec.helper, exitCode, lastLines(output.text(), 20))), reject);
       });
     });
     try {
-      await docker.startContainer(id);
       await ready;
     } finally {
       clearTimeout(timer);
       if (onAbort) deps.signal?.removeEventListener('abort', onAbort);
     }
-    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    // Output after the ready line is not read; drain it so the engine never blocks on it.
+    stream.removeAllListeners('data');
+    stream.removeAllListeners('end');
+    stream.resume();
     const details = await docker.inspectContainer(id);
     if (!details) throw new HelperFailedError(spec.helper, -1, ['service container vanished after start']);
     return { runId: container.runId, details, [Symbol.asyncDispose]: () => container[Symbol.asyncDispose]() };

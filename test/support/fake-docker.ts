@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { DEFAULT_CONFIG, type DtoolConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
-import type { ContainerCreateOptions, ContainerDetails, DockerPort, MultiplexedStream } from '../../src/docker/port.js';
+import type { Attachment, ContainerCreateOptions, ContainerDetails, DockerPort, WaitCondition } from '../../src/docker/port.js';
+import type { OwnerIdentity, ProcessTable } from '../../src/host/owner.js';
 import type { Reporter, RunEvent } from '../../src/events.js';
 import type { ImageCatalog } from '../../src/run/build-image.js';
 
@@ -46,6 +47,8 @@ export class FakeDocker implements DockerPort {
   /** For each created container: did each secret's host file exist when it was created? */
   readonly secretFilesAtCreate: Record<string, boolean>[] = [];
   readonly removed: string[] = [];
+  /** Attach connections closed by the caller, by container id. */
+  readonly detached: string[] = [];
   readonly containers = new Map<string, ContainerDetails>();
   labelled: { name: string; labels: Record<string, string> }[] = [];
   #runs: ScriptedRun[] = [];
@@ -121,11 +124,11 @@ export class FakeDocker implements DockerPort {
     return id;
   }
 
-  async attachContainer(id: string): Promise<MultiplexedStream> {
-    this.#record('attachContainer', id);
+  async attachContainer(id: string, options?: { readonly stdin?: boolean }): Promise<Attachment> {
+    this.#record('attachContainer', id, options);
     const live = this.#live.get(id)!;
     if (live.run.failAttach) throw live.run.failAttach;
-    return live.stream;
+    return { output: live.stream, close: () => void this.detached.push(id) };
   }
 
   async startContainer(id: string): Promise<void> {
@@ -142,8 +145,8 @@ export class FakeDocker implements DockerPort {
     });
   }
 
-  async waitContainer(id: string): Promise<number> {
-    this.#record('waitContainer', id);
+  async waitContainer(id: string, condition?: WaitCondition): Promise<number> {
+    this.#record('waitContainer', id, condition);
     return this.#live.get(id)!.exited;
   }
 
@@ -194,6 +197,14 @@ export interface FakeDeps extends Deps {
   readonly ensuredImages: string[];
 }
 
+/** The owner every fake helper records: this test process, as if on host `test-host`. */
+export const TEST_OWNER: OwnerIdentity = { host: 'test-host', bootId: 'boot-1', pid: 4242, startTicks: '1000' };
+
+/** A process table where only the processes listed (pid → start ticks) exist. */
+export function fakeProcessTable(running: Readonly<Record<number, string>> = { [TEST_OWNER.pid]: TEST_OWNER.startTicks }, bootId = TEST_OWNER.bootId): ProcessTable {
+  return { bootId: () => bootId, startTicks: (pid) => running[pid] };
+}
+
 /** Deps around a FakeDocker: images "exist" as `dtool/<name>:test`, the clock is fixed, events are kept. */
 export function fakeDeps(options: { docker?: FakeDocker; config?: Partial<DtoolConfig>; signal?: AbortSignal; now?: Date } = {}): FakeDeps {
   const docker = options.docker ?? new FakeDocker();
@@ -213,6 +224,8 @@ export function fakeDeps(options: { docker?: FakeDocker; config?: Partial<DtoolC
     images,
     reporter,
     clock: { now: () => now },
+    owner: TEST_OWNER,
+    processes: fakeProcessTable(),
     events,
     ensuredImages,
     ...(options.signal ? { signal: options.signal } : {}),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backup, backupReportError, parseBackupParams, type RawBackupOptions } from '../../helpers/mysql/backup.js';
+import type { RawBackupOptions } from '../../helpers/mysql/backup.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderBackupReport, renderJson } from '../render.js';
 
@@ -20,8 +20,11 @@ export function registerBackup(program: Command, context: CommandContext): void 
     .option('--keep-days <d>', 'keep backups younger than D days (the newest is always kept)')
     .option('--verify', 'restore each new backup into a throwaway server and compare checksums')
     .option('--timeout <seconds>', "a target's time limit")
+    .option('--lock-wait <seconds>', 'wait this long for a target another dtool run is backing up (default: fail at once)')
     .option('--json', 'print the report as JSON')
     .action(async (options: RawBackupOptions & { json?: boolean }, command: Command) => {
+      // Loaded only when the command runs: `dtool --help` pays for none of it.
+      const { backup, backupReportError, parseBackupParams } = await import('../../helpers/mysql/backup.js');
       const params = parseBackupParams(options, context.io.cwd);
       const report = await backup(await context.deps(command), params);
       context.io.stdout(options.json ? renderJson(report) : renderBackupReport(report));

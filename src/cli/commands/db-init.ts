@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dbInit, dbInitReportError, parseDbInitParams, type RawDbInitOptions } from '../../helpers/mysql/db-init.js';
+import type { RawDbInitOptions } from '../../helpers/mysql/db-init.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderDbInitReport, renderJson } from '../render.js';
 
@@ -19,6 +19,7 @@ export function registerDbInit(program: Command, context: CommandContext): void 
     .option('--seed <file.sql>', 'SQL applied once, in order (repeatable)', collect)
     .option('--json', 'print the report as JSON')
     .action(async (options: DbInitOptions, command: Command) => {
+      const { dbInit, dbInitReportError, parseDbInitParams } = await import('../../helpers/mysql/db-init.js');
       const params = parseDbInitParams(options, context.io.cwd);
       const report = await dbInit(await context.deps(command), params);
       context.io.stdout(options.json ? renderJson(report) : renderDbInitReport(report));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { prune } from '../../run/prune.js';
 import type { CommandContext } from '../context.js';
 import { renderJson, renderPruneReport } from '../render.js';
 
@@ -10,6 +9,7 @@ export function registerPrune(program: Command, context: CommandContext): void {
     .option('--dry-run', 'list what would be removed')
     .option('--json', 'print the result as JSON')
     .action(async (options: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      const { prune } = await import('../../run/prune.js');
       const report = await prune(await context.deps(command), { dryRun: options.dryRun ?? false });
       context.io.stdout(options.json ? renderJson(report) : renderPruneReport(report, options.dryRun ?? false));
     });

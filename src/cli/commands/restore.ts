@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseRestoreParams, restore, type RawRestoreOptions } from '../../helpers/mysql/restore.js';
+import type { RawRestoreOptions } from '../../helpers/mysql/restore.js';
 import type { CommandContext } from '../context.js';
 import { renderJson, renderRestoreReport } from '../render.js';
 
@@ -13,6 +13,7 @@ export function registerRestore(program: Command, context: CommandContext): void
     .option('--force', 'restore a file that has no manifest to check it against')
     .option('--json', 'print the report as JSON')
     .action(async (options: RawRestoreOptions & { json?: boolean }, command: Command) => {
+      const { parseRestoreParams, restore } = await import('../../helpers/mysql/restore.js');
       const params = parseRestoreParams(options, context.io.cwd);
       const report = await restore(await context.deps(command), params);
       context.io.stdout(options.json ? renderJson(report) : renderRestoreReport(report));

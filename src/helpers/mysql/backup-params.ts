@@ -20,6 +20,8 @@ export interface BackupParams {
   readonly retention: RetentionPolicy;
   readonly verify: boolean;
   readonly timeoutMs?: number;
+  /** How long to wait for a target another run is backing up; 0 fails at once. */
+  readonly lockWaitMs: number;
 }
 
 /** What the CLI (or a library user) hands in, unvalidated. */
@@ -37,6 +39,7 @@ export interface RawBackupOptions {
   readonly keepDays?: string | number;
   readonly verify?: boolean;
   readonly timeout?: string | number;
+  readonly lockWait?: string | number;
 }
 
 const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
@@ -82,6 +85,7 @@ export function parseBackupParams(raw: RawBackupOptions, cwd: string): BackupPar
   if (threads !== undefined && engine !== 'mydumper') throw new UsageError('--threads applies to --engine mydumper only');
   const databases = parseDatabaseList(raw.databases);
   const timeoutSeconds = parsePositiveInt(raw.timeout, '--timeout');
+  const lockWaitSeconds = parsePositiveInt(raw.lockWait, '--lock-wait', { min: 0, max: 86_400 }) ?? 0;
   return {
     links,
     labels,
@@ -96,5 +100,6 @@ export function parseBackupParams(raw: RawBackupOptions, cwd: string): BackupPar
       keep !== undefined ? { kind: 'keep-last', count: keep } : keepDays !== undefined ? { kind: 'keep-days', days: keepDays } : { kind: 'none' },
     verify: raw.verify ?? false,
     ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+    lockWaitMs: lockWaitSeconds * 1000,
   };
 }

@@ -18,7 +18,7 @@ import type { BackupParams } from './backup-params.js';
 import { MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile } from './common.js';
 import type { Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
-import { MANIFEST_SUFFIX, artifactName, parseArtifactName } from './naming.js';
+import { MANIFEST_SUFFIX, artifactName, isLeftoverOf, parseArtifactName, tempNameFor } from './naming.js';
 import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './retention.js';
 import { linksByLabel, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
 import type { BackupManifest } from './manifest.js';
@@ -36,6 +36,8 @@ export interface TargetReport {
   readonly seconds: number;
   readonly verify?: VerifyReport;
   readonly pruned?: readonly string[];
+  /** Temp files and scratch folders of earlier runs that died, removed once this run held the lock. */
+  readonly removedLeftovers?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string; readonly details: readonly string[] };
 }
 
@@ -86,6 +88,7 @@ interface PreparedTarget {
   readonly tempName: string;
   readonly lock: HeldLock;
   readonly startedAt: Date;
+  readonly removedLeftovers: readonly string[];
 }
 
 function failedReport(deps: Deps, name: string, container: string, startedAt: Date, caught: unknown): TargetReport {
@@ -102,6 +105,19 @@ function failedReport(deps: Deps, name: string, container: string, startedAt: Da
   };
 }
 
+/**
+ * Holding the target's lock proves that no other run is writing there, so any temp file or
+ * scratch folder of this target is a dead run's: removed, and named in the report.
+ */
+async function removeLeftovers(deps: Deps, targetDir: string, target: string): Promise<string[]> {
+  const leftovers = (await readdir(targetDir)).filter((name) => isLeftoverOf(target, name));
+  for (const name of leftovers) await rm(join(targetDir, name), { recursive: true, force: true });
+  if (leftovers.length > 0) {
+    deps.reporter({ type: 'warning', message: `${target}: removed ${leftovers.length} temp file${leftovers.length > 1 ? 's' : ''} of an earlier run that did not finish (${leftovers.join(', ')})` });
+  }
+  return leftovers;
+}
+
 async function prepareTarget(deps: Deps, params: BackupParams, link: LinkSpec): Promise<PreparedTarget | TargetReport> {
   const startedAt = deps.clock.now();
   deps.reporter({ type: 'target.start', target: link.alias ?? link.container, action: 'backup' });
@@ -110,10 +126,14 @@ async function prepareTarget(deps: Deps, params: BackupParams, link: LinkSpec): 
     const target = await resolveTarget(deps.docker, link);
     const targetDir = join(params.outDir, target.name);
     await mkdir(targetDir, { recursive: true });
-    const lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`);
+    const lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`, {
+      waitMs: params.lockWaitMs,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
     try {
+      const removedLeftovers = await removeLeftovers(deps, targetDir, target.name);
       const file = await nextFreeName(targetDir, (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
-      return { target, targetDir, file, tempName: `.${file}.tmp`, lock, startedAt };
+      return { target, targetDir, file, tempName: tempNameFor(file), lock, startedAt, removedLeftovers };
     } catch (error) {
       await lock[Symbol.asyncDispose]();
       throw error;
@@ -236,9 +256,11 @@ async function finishTarget(
       seconds: (deps.clock.now().getTime() - startedAt.getTime()) / 1000,
       ...(verify ? { verify } : {}),
       pruned,
+      ...(prepared.removedLeftovers.length ? { removedLeftovers: prepared.removedLeftovers } : {}),
     };
   } catch (caught) {
-    return failedReport(deps, target.name, target.container.name, startedAt, caught);
+    const report = failedReport(deps, target.name, target.container.name, startedAt, caught);
+    return prepared.removedLeftovers.length ? { ...report, removedLeftovers: prepared.removedLeftovers } : report;
   } finally {
     await rm(tempPath, { force: true });
     await rm(`${tempPath}.d`, { recursive: true, force: true });

@@ -12,6 +12,14 @@ export const MYSQL_TOOLS_IMAGE = 'mysql-tools';
 export const MARIADB_IMAGE = 'mariadb';
 export const MYSQL_PORT = 3306;
 
+/**
+ * What a server container's root needs, and nothing more: it chowns the datadir and
+ * becomes the mysql user (CHOWN, SETUID, SETGID); it reads the secret files, which belong
+ * to the host user (DAC_OVERRIDE); and dtool-guard, still root, must be able to stop the
+ * server, which by then runs as mysql (KILL), for a clean shutdown when its caller is gone.
+ */
+export const SERVER_CAPABILITIES: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'];
+
 export async function readCredentialsFile(path: string): Promise<Credentials> {
   return parseCredentials((await readInputFile(path, 'credentials file')).toString('utf8'), path);
 }

@@ -9,7 +9,7 @@ import { basename, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { DtoolError, UsageError } from '../../errors.js';
 import { readInputFile } from '../../host/read-input.js';
-import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile, runMysqlTool } from './common.js';
+import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, SERVER_CAPABILITIES, asHostUser, clientCnfFor, readCredentialsFile, runMysqlTool } from './common.js';
 import type { Credentials } from './credentials.js';
 import { parseLink, resolveTarget, type LinkSpec } from './target.js';
 
@@ -239,9 +239,7 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
       mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }],
       secrets: [...sqlFiles],
       tmpfs: ['/run/mysqld'],
-      // Root in the container chowns the datadir and becomes the mysql user (CHOWN, SETUID,
-      // SETGID); DAC_OVERRIDE lets it read the secret files, which belong to the host user.
-      capabilities: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
+      capabilities: SERVER_CAPABILITIES,
       network: { mode: 'none' },
     }, `volume ${volume}`)).stdout,
   };

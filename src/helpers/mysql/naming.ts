@@ -51,6 +51,23 @@ export function parseArtifactName(target: string, file: string): ArtifactName | 
   return { target, takenAt, sequence: m[2] ? Number(m[2]) : 0, file };
 }
 
+/**
+ * The temp name an artifact is written under until it is verified and renamed; mydumper's
+ * scratch folder is that name plus `.d`.
+ */
+export function tempNameFor(file: string): string {
+  return `.${file}.tmp`;
+}
+
+/**
+ * Recognises what a run of `target` leaves behind if it dies mid-dump: its temp file or its
+ * mydumper scratch folder. Only these dtool-made names are ever deleted as leftovers.
+ */
+export function isLeftoverOf(target: string, name: string): boolean {
+  const m = /^\.(.+)\.tmp(?:\.d)?$/.exec(name);
+  return m !== null && parseArtifactName(target, m[1]!) !== undefined;
+}
+
 /** Newest first; within one second, the higher sequence is newer. */
 export function newestFirst(a: ArtifactName, b: ArtifactName): number {
   return b.takenAt.getTime() - a.takenAt.getTime() || b.sequence - a.sequence;

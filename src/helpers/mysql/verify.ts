@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { startService } from '../../run/service.js';
 import type { HelperNetwork, HelperRunSpec } from '../../core/helper-spec.js';
-import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, runMysqlTool } from './common.js';
+import { MARIADB_IMAGE, MYSQL_TOOLS_IMAGE, SERVER_CAPABILITIES, asHostUser, clientCnfFor, runMysqlTool } from './common.js';
 import type { Credentials } from './credentials.js';
 import { loadArtifact } from './load-artifact.js';
 import type { ResolvedTarget } from './target.js';
@@ -92,9 +92,7 @@ export function throwawayServerSpec(image: string, rootPassword: string): Helper
     secrets: [{ name: 'root-password', content: rootPassword }],
     mounts: [{ type: 'volume', target: '/var/lib/mysql', readOnly: false }],
     tmpfs: ['/run/mysqld'],
-    // Root in the container chowns the datadir and becomes the mysql user (CHOWN, SETUID,
-    // SETGID); DAC_OVERRIDE lets it read the secret files, which belong to the host user.
-    capabilities: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
+    capabilities: SERVER_CAPABILITIES,
     network: { mode: 'default' },
   };
 }

@@ -34,6 +34,7 @@ describe('images', () => {
   it('a failing build is an error that shows the failing step', async () => {
     const imagesDir = await tempDir('dtool-images-');
     await mkdir(join(imagesDir, 'broken'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${BASE} is a Dockerfile ARG, not a JS placeholder.
     await writeFile(join(imagesDir, 'broken', 'Dockerfile'), 'ARG BASE=debian:bookworm-slim\nFROM ${BASE}\nRUN echo fine\nRUN exit 7\n');
     const deps = await createDefaultDeps({ config: { imagesDir, imagePrefix: 'dtool-it' } });
     const failure = deps.images.build('broken');

@@ -3,7 +3,11 @@ import { PrivilegeNotGrantedError } from '../../../src/errors.js';
 import { toCreateOptions, type CreateContext } from '../../../src/core/to-create-options.js';
 import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/core/helper-spec.js';
 
-const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1' };
+const OWNER = { host: 'host-a', bootId: 'boot-a', pid: 77, startTicks: '123' };
+const OWNER_LABELS = { 'dtool.owner.host': 'host-a', 'dtool.owner.boot-id': 'boot-a', 'dtool.owner.pid': '77', 'dtool.owner.start-ticks': '123' };
+const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1', ...OWNER_LABELS };
+/** Every guarded helper: stdin held open by dtool, the guard told to watch it. */
+const GUARDED = { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: true, StdinOnce: true, Env: ['DTOOL_GUARD=stdin'] };
 const TMPFS = 'rw,nosuid,nodev,size=256m';
 
 function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretFiles?: Record<string, string> } = {}): CreateContext {
@@ -13,6 +17,7 @@ function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretF
     grants: new Set(options.grants ?? []),
     privilegedMode: options.mode ?? 'flag',
     secretFiles: options.secretFiles ?? {},
+    owner: OWNER,
   };
 }
 
@@ -24,15 +29,13 @@ describe('toCreateOptions: an unprivileged helper', () => {
       Image: 'dtool/probe:abc',
       Cmd: ['probe', '--once'],
       Labels: LABELS,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      OpenStdin: false,
+      ...GUARDED,
       HostConfig: {
         Tmpfs: { '/tmp': TMPFS },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
+        AutoRemove: true,
         Init: true,
       },
     });
@@ -78,11 +81,22 @@ describe('toCreateOptions: an unprivileged helper', () => {
     ]);
   });
 
-  it('passes entrypoint, user and env through', () => {
+  it('passes entrypoint, user and env through, keeping the guard in front of a replaced entrypoint', () => {
     const options = toCreateOptions({ ...probe, entrypoint: ['/bin/sh', '-c'], user: '1000:1000', env: { TZ: 'UTC', LANG: 'C.UTF-8' } }, context());
-    expect(options.Entrypoint).toEqual(['/bin/sh', '-c']);
+    expect(options.Entrypoint).toEqual(['dtool-guard', '/bin/sh', '-c']);
     expect(options.User).toBe('1000:1000');
-    expect(options.Env).toEqual(['TZ=UTC', 'LANG=C.UTF-8']);
+    expect(options.Env).toEqual(['TZ=UTC', 'LANG=C.UTF-8', 'DTOOL_GUARD=stdin']);
+  });
+
+  it('is removed by the engine once stopped (AutoRemove), guarded or not', () => {
+    expect(toCreateOptions(probe, context()).HostConfig.AutoRemove).toBe(true);
+    expect(toCreateOptions({ ...probe, guarded: false }, context()).HostConfig.AutoRemove).toBe(true);
+  });
+
+  it('leaves a foreign image (guarded: false) its own entrypoint and a closed stdin', () => {
+    const options = toCreateOptions({ ...probe, guarded: false, entrypoint: ['/bin/sh', '-c'] }, context());
+    expect(options).toMatchObject({ Entrypoint: ['/bin/sh', '-c'], AttachStdin: false, OpenStdin: false, StdinOnce: false });
+    expect(options.Env).toBeUndefined();
   });
 
   it.each([
@@ -111,7 +125,7 @@ describe('toCreateOptions: secrets', () => {
     const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/s/client.cnf' } }));
     expect(JSON.stringify(options)).not.toContain(secretValue);
     expect(JSON.stringify(options)).not.toContain('pa$$w0rd');
-    expect(options.Env).toBeUndefined();
+    expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
   });
 
   it('refuses a secret that was not written to a file', () => {
@@ -142,14 +156,12 @@ describe('toCreateOptions: privileges', () => {
     expect(toCreateOptions(dind, context({ grants: ['privileged'], mode: 'flag' }))).toEqual({
       Image: 'dtool/dind:abc',
       Cmd: ['dockerd'],
-      Labels: { 'dtool.managed': '9.9.9', 'dtool.helper': 'dind', 'dtool.run-id': 'run-1' },
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      OpenStdin: false,
+      Labels: { 'dtool.managed': '9.9.9', 'dtool.helper': 'dind', 'dtool.run-id': 'run-1', ...OWNER_LABELS },
+      ...GUARDED,
       HostConfig: {
         Privileged: true,
         ReadonlyRootfs: false,
+        AutoRemove: true,
         Init: true,
       },
     });
@@ -166,6 +178,7 @@ describe('toCreateOptions: privileges', () => {
       ReadonlyPaths: [],
       DeviceCgroupRules: ['a *:* rwm'],
       ReadonlyRootfs: false,
+      AutoRemove: true,
       Init: true,
     });
     expect('Privileged' in options.HostConfig).toBe(false);
@@ -185,6 +198,7 @@ describe('toCreateOptions: privileges', () => {
       SecurityOpt: ['no-new-privileges'],
       ReadonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'],
       ReadonlyRootfs: true,
+      AutoRemove: true,
       Init: true,
     });
   });
@@ -197,6 +211,7 @@ describe('toCreateOptions: privileges', () => {
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
+      AutoRemove: true,
       Init: true,
     });
   });

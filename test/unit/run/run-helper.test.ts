@@ -37,11 +37,32 @@ describe('runHelper: lifecycle', () => {
     expect(result.runId).toMatch(/^[0-9a-z]+-[0-9a-f]{6}$/);
   });
 
-  it('creates, attaches before starting, waits, then removes the container', async () => {
+  it('creates, registers the wait and attaches before starting, then removes the container', async () => {
     const { docker, deps } = setup({ stdout: 'x\n' });
     await runHelper(deps, spec);
-    expect(docker.methods()).toEqual(['createContainer', 'attachContainer', 'startContainer', 'waitContainer', 'removeContainer']);
+    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'startContainer', 'removeContainer']);
     expect(docker.removed).toEqual(['container-1']);
+  });
+
+  it('waits for the AutoRemove container to be removed, and holds its stdin until then', async () => {
+    const { docker, deps } = setup({ stdout: 'x\n', exitCode: 3 });
+    const result = await runHelper(deps, spec, { allowFailure: true });
+    expect(result.exitCode).toBe(3);
+    expect(docker.calls.find((c) => c.method === 'waitContainer')!.args).toEqual(['container-1', 'removed']);
+    expect(docker.calls.find((c) => c.method === 'attachContainer')!.args).toEqual(['container-1', { stdin: true }]);
+    expect(docker.created[0]).toMatchObject({ OpenStdin: true, StdinOnce: true, HostConfig: { AutoRemove: true } });
+    expect(docker.detached).toEqual(['container-1']);
+  });
+
+  it('records its owner process in the labels, for the orphan sweep', async () => {
+    const { docker, deps } = setup({});
+    await runHelper(deps, spec);
+    expect(docker.created[0]!.Labels).toMatchObject({
+      'dtool.owner.host': 'test-host',
+      'dtool.owner.boot-id': 'boot-1',
+      'dtool.owner.pid': '4242',
+      'dtool.owner.start-ticks': '1000',
+    });
   });
 
   it('keeps the last 1 MiB of a huge output and says it was cut', async () => {
@@ -98,13 +119,14 @@ describe('runHelper: failures', () => {
   it('removes the container when attach fails', async () => {
     const { docker, deps } = setup({ failAttach: new Error('attach refused') });
     await expect(runHelper(deps, spec)).rejects.toThrow('attach refused');
-    expect(docker.methods()).toEqual(['createContainer', 'attachContainer', 'removeContainer']);
+    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'removeContainer']);
   });
 
   it('removes the container when start fails', async () => {
     const { docker, deps } = setup({ failStart: new Error('OCI runtime create failed') });
     await expect(runHelper(deps, spec)).rejects.toThrow('OCI runtime create failed');
-    expect(docker.methods()).toEqual(['createContainer', 'attachContainer', 'startContainer', 'removeContainer']);
+    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'startContainer', 'removeContainer']);
+    expect(docker.detached).toEqual(['container-1']);
   });
 
   it('warns, without hiding the result, when removal itself fails', async () => {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { acquireLock } from '../../../../src/host/lock.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,6 +34,7 @@ describe('parseBackupParams: defaults', () => {
       concurrency: 1,
       retention: { kind: 'none' },
       verify: false,
+      lockWaitMs: 0,
     });
   });
 
@@ -51,6 +53,7 @@ describe('parseBackupParams: defaults', () => {
         keep: '7',
         verify: true,
         timeout: '600',
+        lockWait: '30',
       },
       CWD,
     );
@@ -67,6 +70,7 @@ describe('parseBackupParams: defaults', () => {
       retention: { kind: 'keep-last', count: 7 },
       verify: true,
       timeoutMs: 600_000,
+      lockWaitMs: 30_000,
     });
   });
 
@@ -306,11 +310,33 @@ describe('backup: one batch helper per network', () => {
       ['db1', 'ok', 3, SHA, join(out, 'db1', `db1-${STAMP}.sql.zst`)],
       ['db2', 'ok', 5, SHA, join(out, 'db2', `db2-${STAMP}.sql.zst`)],
     ]);
-    // The dump is renamed into place and proven by its manifest; no temp file, no lock left.
-    expect((await readdir(join(out, 'db1'))).sort()).toEqual([`db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`]);
+    // The dump is renamed into place and proven by its manifest; no temp file; the lock file stays (it names nobody).
+    expect((await readdir(join(out, 'db1'))).sort()).toEqual(['.dtool.lock', `db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`]);
     const manifest = JSON.parse(await readFile(join(out, 'db2', `db2-${STAMP}.sql.zst.manifest.json`), 'utf8'));
     expect(manifest).toMatchObject({ format: 'dtool-backup/1', target: 'db2', container: 'db2', file: `db2-${STAMP}.sql.zst`, bytes: 5, sha256: SHA });
     expect(JSON.stringify(docker.created)).not.toContain('pw-9f3');
+  });
+
+  it("removes a dead run's temp file and scratch folder once it holds the lock, and says so; nothing else", async () => {
+    const target = join(out, 'db1');
+    await mkdir(join(target, '.db1-20261101T000000Z.tar.zst.tmp.d'), { recursive: true });
+    const leftovers = ['.db1-20261101T000000Z.sql.zst.tmp', '.db1-20261101T000000Z.tar.zst.tmp.d'];
+    const kept = ['.db2-20261101T000000Z.sql.zst.tmp', 'notes.tmp', '.db1-notes.tmp'];
+    for (const name of [leftovers[0]!, ...kept]) await writeFile(join(target, name), 'old');
+    const { report } = await run(['db1'], [runningContainer('db1')], { stdout: reportLines('db1', { exit: 0, bytes: 3 }), onStart: writeDumps({ db1: 3 }) });
+    expect(report.targets[0]).toMatchObject({ status: 'ok', removedLeftovers: leftovers });
+    expect((await readdir(target)).sort()).toEqual(['.db1-notes.tmp', '.db2-20261101T000000Z.sql.zst.tmp', '.dtool.lock', `db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`, 'notes.tmp']);
+  });
+
+  it('leaves a running backup alone: the target is locked, so nothing is dumped or deleted', async () => {
+    const target = join(out, 'db1');
+    await mkdir(target, { recursive: true });
+    await writeFile(join(target, '.db1-20261101T000000Z.sql.zst.tmp'), 'being written');
+    await using _running = await acquireLock(join(target, '.dtool.lock'), 'the other run');
+    const { report, docker } = await run(['db1'], [runningContainer('db1')]);
+    expect(report.targets[0]).toMatchObject({ status: 'failed', error: { code: 'LOCKED' } });
+    expect(docker.created).toHaveLength(0);
+    expect(await readFile(join(target, '.db1-20261101T000000Z.sql.zst.tmp'), 'utf8')).toBe('being written');
   });
 
   it('runs one helper per network: a link on the bridge, the address on a user network', async () => {
@@ -354,7 +380,7 @@ describe('backup: one batch helper per network', () => {
       hint: 'check the user and password in the credentials file',
       details: ['dtool-backup: access denied: ERROR 1045 (28000)'],
     });
-    expect(await readdir(join(out, 'db2'))).toEqual([]);
+    expect(await readdir(join(out, 'db2'))).toEqual(['.dtool.lock']);
     expect(backupReportError(report)).toBeInstanceOf(PartialFailureError);
   });
 
@@ -374,7 +400,7 @@ describe('backup: one batch helper per network', () => {
     });
     expect(report.targets[0]!.error).toMatchObject({ code: 'VERIFY_FAILED', message: 'dump of db1 is 3 bytes on disk, the helper wrote 5' });
     expect(report.targets[1]!.error).toMatchObject({ code: 'INTERNAL', message: 'the batch helper did not report on db2' });
-    expect(await readdir(join(out, 'db1'))).toEqual([]);
+    expect(await readdir(join(out, 'db1'))).toEqual(['.dtool.lock']);
   });
 
   it("fails every target with the batch's own error when it exits without reporting", async () => {

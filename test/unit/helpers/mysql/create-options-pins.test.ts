@@ -14,7 +14,7 @@ import { checksumTables, throwawayServerSpec } from '../../../../src/helpers/mys
 import { toCreateOptions, type CreateContext } from '../../../../src/core/to-create-options.js';
 import type { HelperRunSpec } from '../../../../src/core/helper-spec.js';
 import { DTOOL_VERSION } from '../../../../src/version.js';
-import { FakeDocker, fakeDeps, runningContainer } from '../../../support/fake-docker.js';
+import { FakeDocker, TEST_OWNER, fakeDeps, runningContainer } from '../../../support/fake-docker.js';
 
 const HOST_USER = `${process.getuid!()}:${process.getgid!()}`;
 const TMPFS = 'rw,nosuid,nodev,size=256m';
@@ -24,15 +24,24 @@ const CLIENT_CNF = `[client]\nhost=db\nport=3306\nuser="backup"\npassword="${PAS
 
 function pinContext(spec: HelperRunSpec): CreateContext {
   const secretFiles = Object.fromEntries((spec.secrets ?? []).map((s) => [s.name, `${SECRET_DIR}/${s.name}`]));
-  return { runId: 'run-1', version: '1.2.3', grants: new Set(), privilegedMode: 'flag', secretFiles };
+  return { runId: 'run-1', version: '1.2.3', grants: new Set(), privilegedMode: 'flag', secretFiles, owner: TEST_OWNER };
 }
 
 function labels(helper: string) {
-  return { 'dtool.managed': '1.2.3', 'dtool.helper': helper, 'dtool.run-id': 'run-1' };
+  return {
+    'dtool.managed': '1.2.3',
+    'dtool.helper': helper,
+    'dtool.run-id': 'run-1',
+    'dtool.owner.host': 'test-host',
+    'dtool.owner.boot-id': 'boot-1',
+    'dtool.owner.pid': '4242',
+    'dtool.owner.start-ticks': '1000',
+  };
 }
 
-const ATTACH = { AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false } as const;
-const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, Init: true } as const;
+/** Every helper image runs dtool-guard: stdin held open by dtool, and the guard told to watch it. */
+const ATTACH = { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: true, StdinOnce: true, Env: ['DTOOL_GUARD=stdin'] } as const;
+const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, AutoRemove: true, Init: true } as const;
 
 /** What holds for every helper, whatever its options: secrets never in the options nor in env. */
 function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions, ...secretValues: string[]): void {
@@ -40,7 +49,7 @@ function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions
   for (const value of secretValues) expect(json).not.toContain(value);
   for (const secret of spec.secrets ?? []) expect(json).not.toContain(secret.content);
   expect(spec.env).toBeUndefined();
-  expect(options.Env).toBeUndefined();
+  expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
 }
 
 /** A helper that declares no privilege gets the same options whatever the user grants. */
@@ -241,9 +250,10 @@ describe('mariadb-verify (throwawayServerSpec)', () => {
         ],
         Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
         CapDrop: ['ALL'],
-        CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
+        CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
+        AutoRemove: true,
         Init: true,
       },
     });
@@ -271,7 +281,7 @@ describe('mysql-checksum (built inside checksumTables)', () => {
       Image: 'dtool/mysql-tools:test',
       Cmd: ['dtool-checksum', '--databases', 'shop'],
       User: HOST_USER,
-      Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mysql-checksum', 'dtool.run-id': expect.any(String) },
+      Labels: { ...labels('mysql-checksum'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
       ...ATTACH,
       HostConfig: {
         Mounts: [{ Type: 'bind', Source: expect.stringMatching(/dtool-secrets-[^/]+\/client\.cnf$/), Target: '/run/secrets/client.cnf', ReadOnly: true }],
@@ -327,7 +337,7 @@ describe('db-init helpers (built inside dbInit)', () => {
       name: expect.stringMatching(/^dtool-mysql-db-init-/),
       Image: 'dtool/mysql-tools:test',
       User: HOST_USER,
-      Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mysql-db-init', 'dtool.run-id': expect.any(String) },
+      Labels: { ...labels('mysql-db-init'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
       ...ATTACH,
     };
     expect(docker.created[0]).toEqual({
@@ -357,7 +367,7 @@ describe('db-init helpers (built inside dbInit)', () => {
       const json = JSON.stringify(options);
       expect(json).not.toContain(rootPassword);
       expect(json).not.toContain('app-pw-');
-      expect(options.Env).toBeUndefined();
+      expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
     }
   });
 
@@ -371,18 +381,19 @@ describe('db-init helpers (built inside dbInit)', () => {
       {
         name: expect.stringMatching(/^dtool-mariadb-datadir-init-/),
         Image: 'dtool/mariadb:test',
-        Entrypoint: ['dtool-datadir-init'],
+        Entrypoint: ['dtool-guard', 'dtool-datadir-init'],
         Cmd: ['/run/secrets/ensure.sql'],
-        Labels: { 'dtool.managed': DTOOL_VERSION, 'dtool.helper': 'mariadb-datadir-init', 'dtool.run-id': expect.any(String) },
+        Labels: { ...labels('mariadb-datadir-init'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
         ...ATTACH,
         HostConfig: {
           Mounts: [{ Type: 'volume', Source: 'shop-data', Target: '/var/lib/mysql', ReadOnly: false }, secretMount('ensure.sql')],
           Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
           NetworkMode: 'none',
           CapDrop: ['ALL'],
-          CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'SETGID', 'SETUID'],
+          CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'],
           SecurityOpt: ['no-new-privileges'],
           ReadonlyRootfs: true,
+          AutoRemove: true,
           Init: true,
         },
       },
