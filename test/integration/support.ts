@@ -1,7 +1,8 @@
 /** Shared pieces of the integration suite: real MariaDB servers and dtool's real deps. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection, type Connection } from 'mysql2/promise';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { createDefaultDeps, type Deps } from '../../src/deps.js';
 import type { DockerPort } from '../../src/docker/port.js';
@@ -83,19 +84,35 @@ CREATE TABLE other.numbers (n BIGINT PRIMARY KEY, label VARCHAR(20));
 INSERT INTO other.numbers SELECT seq, CONCAT('n', seq) FROM seq_1_to_5000;
 `;
 
-/** Per-table row count and CHECKSUM TABLE of the user schemas, as the server itself reports them. */
+/**
+ * A connection from this test process straight to the server, with mysql2: a client that
+ * shares no code with the helper images (nor with the server's own `mariadb` client), so a
+ * bug in those cannot hide in the checks made through it.
+ */
+export async function connectTo(server: StartedTestContainer, password = ROOT_PASSWORD): Promise<Connection> {
+  const host = server.getNetworkNames().map((n) => server.getIpAddress(n)).find(Boolean) ?? server.getHost();
+  return createConnection({ host, port: 3306, user: 'root', password, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true });
+}
+
+/** Per-table row count and CHECKSUM TABLE of the user schemas, asked over mysql2 (see connectTo). */
 export async function tableChecksums(server: StartedTestContainer, schemas: readonly string[]): Promise<Record<string, string>> {
-  const tables = (await sql(server, `SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema IN (${schemas.map((s) => `'${s}'`).join(',')}) ORDER BY 1`))
-    .split('\n')
-    .filter(Boolean);
-  const result: Record<string, string> = {};
-  for (const table of tables) {
-    const [schema, name] = table.split('.');
-    const checksum = (await sql(server, `CHECKSUM TABLE \`${schema}\`.\`${name}\``)).trim().split('\t')[1];
-    const rows = (await sql(server, `SELECT COUNT(*) FROM \`${schema}\`.\`${name}\``)).trim();
-    result[table] = `${rows}:${checksum}`;
+  const connection = await connectTo(server);
+  try {
+    const [tables] = await connection.query<import('mysql2').RowDataPacket[]>(
+      `SELECT table_schema AS s, table_name AS t FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema IN (?) ORDER BY 1, 2`,
+      [schemas],
+    );
+    const result: Record<string, string> = {};
+    for (const { s, t } of tables) {
+      const table = `${connection.escapeId(s)}.${connection.escapeId(t)}`;
+      const [[checksum]] = await connection.query<import('mysql2').RowDataPacket[]>(`CHECKSUM TABLE ${table}`);
+      const [[count]] = await connection.query<import('mysql2').RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
+      result[`${s}.${t}`] = `${count!.n}:${checksum!.Checksum}`;
+    }
+    return result;
+  } finally {
+    await connection.end();
   }
-  return result;
 }
 
 /** Routines, triggers, views and events of a schema, by name. */
@@ -113,4 +130,9 @@ export async function schemaObjects(server: StartedTestContainer, schema: string
 /** dtool's own containers still present (left over), by helper label. */
 export async function dtoolContainers(docker: DockerPort): Promise<string[]> {
   return (await docker.listContainers({ labels: ['dtool.managed'], all: true })).map((c) => c.name);
+}
+
+/** A folder's entries without `.dtool.lock`: the lock file dtool keeps in each target folder (it is never deleted). */
+export async function listFolder(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name !== '.dtool.lock');
 }

@@ -1,12 +1,12 @@
 /** The CLI as a user runs it: exit codes, --json, and Ctrl-C cleanup. */
 import { execFileSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../../src/errors.js';
-import { rootCredentials, sql, startMariaDb, tempDir } from '../support.js';
+import { listFolder, rootCredentials, sql, startMariaDb, tempDir } from '../support.js';
 
 const CLI = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 let server: StartedTestContainer;
@@ -55,7 +55,7 @@ describe('dtool CLI', () => {
 
     const partial = await dtool(['backup', '--link', `${name}:good`, '--link', 'no-such-thing', '--databases', 'mysql', '--out', join(dir, 'z'), '--credentials', credentials, '--concurrency', '2']);
     expect(partial.exitCode).toBe(EXIT_CODES.PARTIAL_FAILURE);
-    expect(await readdir(join(dir, 'z', 'good'))).toHaveLength(2);
+    expect(await listFolder(join(dir, 'z', 'good'))).toHaveLength(2);
   });
 
   it('Ctrl-C during a backup stops the helper, removes it and the temp file, and exits 130', async () => {
@@ -63,14 +63,14 @@ describe('dtool CLI', () => {
     const child = execa('node', [CLI, 'backup', '--link', `${name}:db`, '--out', out, '--credentials', credentials, '--compress', 'none'], { reject: false });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const files = await readdir(join(out, 'db')).catch(() => []);
+      const files = await listFolder(join(out, 'db')).catch(() => []);
       if (files.some((f) => f.endsWith('.tmp'))) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(EXIT_CODES.ABORTED);
-    expect(await readdir(join(out, 'db'))).toEqual([]);
+    expect(await listFolder(join(out, 'db'))).toEqual([]);
     expect(execFileSync('docker', ['ps', '-aq', '--filter', 'label=dtool.helper=mysql-backup'], { encoding: 'utf8' }).trim()).toBe('');
   });
 });

@@ -3,7 +3,7 @@
  * and older backups untouched.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import type { DockerPort } from '../../../../src/docker/port.js';
 import { DockerodeAdapter } from '../../../../src/docker/dockerode-adapter.js';
 import { backup, parseBackupParams, type BackupReport } from '../../../../src/helpers/mysql/backup.js';
 import { sha256File } from '../../../../src/helpers/mysql/manifest.js';
-import { ROOT_PASSWORD, TEST_LABEL, dtoolContainers, rootCredentials, sql, startMariaDb, tempDir, testDeps } from '../../support.js';
+import { ROOT_PASSWORD, TEST_LABEL, dtoolContainers, listFolder, rootCredentials, sql, startMariaDb, tempDir, testDeps } from '../../support.js';
 
 let big: StartedTestContainer;
 let bigName: string;
@@ -41,7 +41,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
 }
 
 async function tempFileIn(dir: string): Promise<string | undefined> {
-  const files = await readdir(dir).catch(() => [] as string[]);
+  const files = await listFolder(dir).catch(() => [] as string[]);
   return files.find((f) => f.endsWith('.tmp'));
 }
 
@@ -84,7 +84,7 @@ describe('backup faults', () => {
     expect(report.ok).toBe(false);
     expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND' });
     expect(report.targets[0]!.error!.message).toContain('no-such-db-container');
-    expect(await readdir(out)).toEqual([]);
+    expect(await listFolder(out)).toEqual([]);
     expect(await dtoolContainers(deps.docker)).toEqual([]);
   });
 
@@ -96,7 +96,7 @@ describe('backup faults', () => {
       const report = await backup(deps, parseBackupParams({ link: [`${id}:stopped`], out, credentials }, '/'));
       expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND' });
       expect(report.targets[0]!.error!.message).toMatch(/not running/);
-      expect(await readdir(out)).toEqual([]);
+      expect(await listFolder(out)).toEqual([]);
     } finally {
       sh('docker', 'rm', '-f', id);
     }
@@ -109,7 +109,7 @@ describe('backup faults', () => {
     const report = await backup(deps, parseBackupParams({ link: [`${bigName}:wrongpw`], out, credentials: wrong }, '/'));
     expect(report.targets[0]!.error).toMatchObject({ code: 'CREDENTIALS' });
     expect(report.targets[0]!.error!.message).toMatch(/access denied/i);
-    expect(await readdir(join(out, 'wrongpw'))).toEqual([]);
+    expect(await listFolder(join(out, 'wrongpw'))).toEqual([]);
     expect(await dtoolContainers(deps.docker)).toEqual([]);
   });
 
@@ -139,7 +139,7 @@ describe('backup faults', () => {
     try {
       const report = await backup(deps, parseBackupParams({ link: [`${bigName}:full`], out: small, credentials, compress: 'none' }, '/'));
       expect(report.targets[0]!.error).toMatchObject({ code: 'NO_SPACE' });
-      expect(await readdir(join(small, 'full'))).toEqual([]);
+      expect(await listFolder(join(small, 'full'))).toEqual([]);
       expect(await dtoolContainers(deps.docker)).toEqual([]);
     } finally {
       sh('umount', small);
@@ -158,7 +158,7 @@ describe('backup faults', () => {
     const file = done.targets[0]!.file!;
     const manifest = JSON.parse(await readFile(`${file}.manifest.json`, 'utf8'));
     expect(await sha256File(file)).toBe(manifest.sha256);
-    expect((await readdir(join(out, 'same'))).sort()).toEqual([`${file.split('/').pop()}`, `${file.split('/').pop()}.manifest.json`].sort());
+    expect((await listFolder(join(out, 'same'))).sort()).toEqual([`${file.split('/').pop()}`, `${file.split('/').pop()}.manifest.json`].sort());
   });
 
   it('the password is in neither docker inspect nor the process list of the helper', async () => {
@@ -201,7 +201,7 @@ describe('backup faults', () => {
 
     expect(report.ok).toBe(false);
     expect(report.targets[0]!.status).toBe('failed');
-    const files = (await readdir(join(out, 'victim'))).sort();
+    const files = (await listFolder(join(out, 'victim'))).sort();
     expect(files).toEqual([olderFile.split('/').pop()!, `${olderFile.split('/').pop()}.manifest.json`].sort());
     expect(await sha256File(olderFile)).toBe(olderSha);
     expect(await dtoolContainers(deps.docker)).toEqual([]);

@@ -2,14 +2,14 @@
  * Backup → restore round trips on real MariaDB servers: every engine × compression restores
  * to equal row counts and CHECKSUM TABLE, with views, triggers, routines and events intact.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, parseBackupParams } from '../../../../src/helpers/mysql/backup.js';
-import { restore } from '../../../../src/helpers/mysql/manifest.js';
+import { restore } from '../../../../src/helpers/mysql/restore.js';
 import { sha256File } from '../../../../src/helpers/mysql/manifest.js';
-import { FIXTURE_SQL, dtoolContainers, rootCredentials, schemaObjects, sql, startMariaDb, tableChecksums, tempDir, testDeps } from '../../support.js';
+import { FIXTURE_SQL, dtoolContainers, listFolder, rootCredentials, schemaObjects, sql, startMariaDb, tableChecksums, tempDir, testDeps } from '../../support.js';
 
 const SCHEMAS = ['shop', 'other'];
 let source: StartedTestContainer;
@@ -51,7 +51,7 @@ describe.each(cases)('$engine with $compress', ({ engine, compress, suffix }) =>
     expect(basename(target.file!)).toMatch(new RegExp(`^src-${engine}-${compress}-\\d{8}T\\d{6}Z${suffix.replace(/\./g, '\\.')}$`));
 
     // Exactly the artifact, its manifest and nothing else (no temp files, lock released).
-    const files = await readdir(join(outDir, target.target));
+    const files = await listFolder(join(outDir, target.target));
     expect(files.sort()).toEqual([basename(target.file!), `${basename(target.file!)}.manifest.json`].sort());
     const manifest = JSON.parse(await readFile(`${target.file}.manifest.json`, 'utf8'));
     expect(manifest.bytes).toBe((await stat(target.file!)).size);
@@ -129,7 +129,7 @@ describe('selection and verification', () => {
       const second = await backup(deps, params);
       for (const [i, target] of second.targets.entries()) {
         expect(target.pruned).toEqual([basename(first.targets[i]!.file!)]);
-        const files = await readdir(join(outDir, target.target));
+        const files = await listFolder(join(outDir, target.target));
         expect(files.filter((f) => !f.endsWith('.manifest.json') && f !== 'notes.txt')).toEqual([basename(target.file!)]);
       }
       expect(await readFile(stranger, 'utf8')).toBe('not a backup');
