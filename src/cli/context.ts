@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { parseGrants, type DtoolConfig } from '../config.js';
-import { createDefaultDeps, type Deps } from '../deps.js';
+import type { Deps } from '../deps.js';
 import type { DockerPort } from '../docker/port.js';
 import { EngineUnavailableError, UsageError } from '../errors.js';
-import { sweepOrphans } from '../run/orphans.js';
 import { terminalReporter, type CliIo } from './render.js';
 
 export interface CommandContext {
@@ -34,6 +33,8 @@ export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPor
         }
         flags.privilegedMode = globals.privilegedMode;
       }
+      // Loaded when a command needs the engine, not for `--help` or a usage error.
+      const [{ createDefaultDeps }, { sweepOrphans }] = await Promise.all([import('../deps.js'), import('../run/orphans.js')]);
       const deps = await createDefaultDeps({
         env: io.env,
         config: flags,
