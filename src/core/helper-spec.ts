@@ -50,6 +50,8 @@ export interface HelperRunSpec {
   /** Never secrets: env is visible in `docker inspect`. */
   readonly env?: Readonly<Record<string, string>>;
   readonly mounts?: readonly HelperMount[];
+  /** Containers whose volumes the helper mounts at their own paths (`docker run --volumes-from`), `NAME[:ro]`. */
+  readonly volumesFrom?: readonly string[];
   readonly secrets?: readonly HelperSecret[];
   readonly network?: HelperNetwork;
   /** Capabilities added back after dropping all, e.g. CHOWN for a datadir initialiser. */

@@ -119,6 +119,7 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
     StdinOnce: guarded,
     HostConfig: {
       ...(mounts.length ? { Mounts: mounts } : {}),
+      ...(spec.volumesFrom?.length ? { VolumesFrom: [...spec.volumesFrom] } : {}),
       ...(Object.keys(tmpfs).length ? { Tmpfs: tmpfs } : {}),
       ...networkOptions(spec),
       ...privilegeOptions,

@@ -32,6 +32,7 @@ export interface ContainerCreateOptions {
   readonly StdinOnce?: boolean;
   readonly HostConfig: {
     readonly Mounts?: readonly MountSpec[];
+    readonly VolumesFrom?: readonly string[];
     readonly Tmpfs?: Readonly<Record<string, string>>;
     readonly NetworkMode?: string;
     readonly Links?: readonly string[];

@@ -81,6 +81,11 @@ describe('toCreateOptions: an unprivileged helper', () => {
     ]);
   });
 
+  it('passes --volumes-from containers through, and none when there are none', () => {
+    expect(toCreateOptions({ ...probe, volumesFrom: ['web:ro', 'api'] }, context()).HostConfig.VolumesFrom).toEqual(['web:ro', 'api']);
+    expect('VolumesFrom' in toCreateOptions(probe, context()).HostConfig).toBe(false);
+  });
+
   it('passes entrypoint, user and env through, keeping the guard in front of a replaced entrypoint', () => {
     const options = toCreateOptions({ ...probe, entrypoint: ['/bin/sh', '-c'], user: '1000:1000', env: { TZ: 'UTC', LANG: 'C.UTF-8' } }, context());
     expect(options.Entrypoint).toEqual(['dtool-guard', '/bin/sh', '-c']);
