@@ -7,6 +7,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerImages } from './commands/images.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
+import { registerSchedule } from './commands/schedule.js';
 import { collect, type CommandContext } from './context.js';
 
 export function buildProgram(context: CommandContext): Command {
@@ -23,7 +24,7 @@ export function buildProgram(context: CommandContext): Command {
       writeOut: (text) => context.io.stdout(text),
       writeErr: (text) => context.io.stderr(text),
     });
-  for (const register of [registerBackup, registerRestore, registerDbInit, registerDoctor, registerImages, registerPrune]) {
+  for (const register of [registerBackup, registerRestore, registerDbInit, registerDoctor, registerImages, registerPrune, registerSchedule]) {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();

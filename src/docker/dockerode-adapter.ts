@@ -10,6 +10,7 @@ import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError } fr
 import type {
   Attachment,
   BuildImageOptions,
+  ContainerEvent,
   ContainerCreateOptions,
   ContainerDetails,
   ContainerSummary,
@@ -43,6 +44,9 @@ function mapError(error: unknown, what: string): DtoolError {
   }
   if (engineError.statusCode === 404) {
     return new NotFoundError(`${what}: ${engineMessage(engineError)}`, { cause: error });
+  }
+  if (engineError.statusCode === 409) {
+    return new DtoolError('CONFLICT', `${what}: ${engineMessage(engineError)}`, { cause: error });
   }
   return new DtoolError('INTERNAL', `${what}: ${engineMessage(engineError)}`, { cause: error });
 }
@@ -241,6 +245,42 @@ export class DockerodeAdapter implements DockerPort {
       if (status === 404 || status === 409) return;
       throw mapError(error, `remove ${id.slice(0, 12)}`);
     }
+  }
+
+  async watchContainerEvents(onEvent: (event: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
+    let stream: NodeJS.ReadableStream & { destroy(): void };
+    try {
+      stream = (await this.#docker.getEvents({ filters: { type: ['container'] } })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+    } catch (error) {
+      throw mapError(error, 'events');
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        stream.destroy();
+        resolve();
+      };
+      signal.addEventListener('abort', stop, { once: true });
+      let pending = '';
+      stream.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (!line) continue;
+          const message = JSON.parse(line) as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+          const { name = '', ...labels } = message.Actor?.Attributes ?? {};
+          onEvent({ action: message.Action ?? '', id: message.Actor?.ID ?? '', name, labels });
+        }
+      });
+      stream.on('end', () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      });
+      stream.on('error', () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      });
+    });
   }
 
   async listVolumes(filter: { labels: readonly string[] }): Promise<VolumeSummary[]> {

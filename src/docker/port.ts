@@ -127,6 +127,14 @@ export interface Attachment {
 /** `not-running`: returns at once if stopped; `removed`: after an AutoRemove container is gone (call it before start). */
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** A container lifecycle event from the engine's event stream. */
+export interface ContainerEvent {
+  readonly action: string;
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 export interface DockerPort {
   ping(): Promise<void>;
   version(): Promise<EngineVersion>;
@@ -139,6 +147,7 @@ export interface DockerPort {
 
   inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined>;
   listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }): Promise<ContainerSummary[]>;
+  /** Rejects with a CONFLICT DtoolError when the name is taken: the engine decides between racing creators. */
   createContainer(options: ContainerCreateOptions): Promise<string>;
   /** `stdin`: also hold the container's stdin open (the container must have OpenStdin). */
   attachContainer(id: string, options?: { readonly stdin?: boolean }): Promise<Attachment>;
@@ -148,6 +157,9 @@ export interface DockerPort {
   killContainer(id: string, signal?: string): Promise<void>;
   /** Removes the container and its anonymous volumes; a container already gone is not an error. */
   removeContainer(id: string): Promise<void>;
+
+  /** Calls `onEvent` for each container event until `signal` aborts or the stream ends (then it resolves). */
+  watchContainerEvents(onEvent: (event: ContainerEvent) => void, signal: AbortSignal): Promise<void>;
 
   listVolumes(filter: { readonly labels: readonly string[] }): Promise<VolumeSummary[]>;
   removeVolume(name: string): Promise<void>;

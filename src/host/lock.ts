@@ -46,6 +46,28 @@ async function describeHolder(path: string): Promise<string> {
   return '';
 }
 
+/** Who holds the lock at `path` right now, or undefined when nobody does (or there is no such file). */
+export async function lockHolder(path: string): Promise<{ pid?: number; host?: string; since?: string } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (tryLock(handle.fd)) return undefined;
+    try {
+      const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder> | null;
+      return { ...(typeof holder?.pid === 'number' ? { pid: holder.pid } : {}), ...(typeof holder?.host === 'string' ? { host: holder.host } : {}), ...(holder?.since ? { since: String(holder.since) } : {}) };
+    } catch {
+      return {};
+    }
+  } finally {
+    // Closing drops the probe's own lock, if it got one.
+    await handle.close();
+  }
+}
+
 async function release(handle: FileHandle): Promise<void> {
   try {
     await handle.truncate(0);

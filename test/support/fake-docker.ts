@@ -164,6 +164,11 @@ export class FakeDocker implements DockerPort {
     this.#live.delete(id);
   }
 
+  async watchContainerEvents(_onEvent: unknown, signal: AbortSignal): Promise<void> {
+    this.#record('watchContainerEvents');
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
+
   async listVolumes() {
     this.#record('listVolumes');
     return [];

@@ -1,0 +1,94 @@
+/**
+ * What a scheduled job can run: the helper families, by name, with their parameters
+ * checked the way the CLI checks its flags. This is the one place that joins the
+ * scheduler to the families (neither imports the other), and families load only when a
+ * job of theirs is checked or run.
+ *
+ * Parameter names are the CLI's flags without the dashes (`keep-days`, `volumes-from`);
+ * values are strings, booleans or lists, as in YAML or labels.
+ */
+import type { Deps } from './deps.js';
+import { UsageError, exitCodeFor, toDtoolError, type DtoolError } from './errors.js';
+import type { RunEvent } from './events.js';
+import type { JobKindCatalog, JobParams } from './schedule/job.js';
+import type { RunContext, RunOutcome } from './schedule/scheduler.js';
+
+interface JobKind {
+  /** The parameters it takes, as written in schedule files and labels. */
+  readonly params: readonly string[];
+  /** Validates the parameters (throws a UsageError) and returns the run. */
+  prepare(params: Readonly<Record<string, unknown>>, cwd: string): Promise<(deps: Deps) => Promise<{ summary: string; error?: DtoolError }>>;
+}
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+const KINDS: Readonly<Record<string, JobKind>> = {
+  backup: {
+    params: ['link', 'label', 'out', 'credentials', 'databases', 'engine', 'compress', 'concurrency', 'threads', 'keep', 'keep-days', 'verify', 'timeout', 'lock-wait'],
+    async prepare(raw, cwd) {
+      const family = await import('./helpers/mysql/backup.js');
+      const params = family.parseBackupParams(raw, cwd);
+      return async (deps) => {
+        const report = await family.backup(deps, params);
+        const ok = report.targets.filter((t) => t.status === 'ok').length;
+        const error = family.backupReportError(report);
+        return { summary: `${ok} of ${report.targets.length} target${report.targets.length === 1 ? '' : 's'} backed up`, ...(error ? { error } : {}) };
+      };
+    },
+  },
+  logrotate: {
+    params: ['volumes-from', 'label', 'path', 'rotate', 'daily', 'weekly', 'size', 'compress', 'mode', 'signal', 'force', 'concurrency'],
+    async prepare(raw, cwd) {
+      const family = await import('./helpers/logrotate/index.js');
+      const params = family.parseLogrotateParams(raw, cwd);
+      return async (deps) => {
+        const report = await family.logrotate(deps, params);
+        const error = family.logrotateReportError(report);
+        return { summary: family.summarizeLogrotateReport(report), ...(error ? { error } : {}) };
+      };
+    },
+  },
+};
+
+function toRawOptions(kind: string, params: JobParams): Record<string, unknown> {
+  const known = KINDS[kind]!.params;
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (!known.includes(name)) throw new UsageError(`${kind} has no parameter "${name}" (known: ${known.join(', ')})`);
+    raw[camel(name)] = value;
+  }
+  return raw;
+}
+
+export interface JobKinds extends JobKindCatalog {
+  /** Checks a job's parameters, loading its family (async: families load lazily). */
+  checkAsync(kind: string, params: JobParams): Promise<void>;
+  /** Runs one job instant with the run's signal; never throws: failures are outcomes. */
+  run(deps: Deps, context: RunContext): Promise<RunOutcome>;
+}
+
+export function createJobKinds(cwd: string): JobKinds {
+  return {
+    names: Object.keys(KINDS),
+    // Synchronous part of the check: parameter names. Values are checked by checkAsync.
+    check: (kind, params) => void toRawOptions(kind, params),
+    checkAsync: async (kind, params) => void (await KINDS[kind]!.prepare(toRawOptions(kind, params), cwd)),
+    async run(deps, context) {
+      const output: string[] = [];
+      const reporter = (event: RunEvent): void => {
+        if (event.type === 'helper.output' && event.stream === 'stderr') output.push(`${event.helper}: ${event.line}`);
+        if (output.length > 200) output.splice(0, output.length - 100);
+        deps.reporter(event);
+      };
+      try {
+        const run = await KINDS[context.job.kind]!.prepare(toRawOptions(context.job.kind, context.job.params), cwd);
+        const { summary, error } = await run({ ...deps, reporter, signal: context.signal });
+        if (!error) return { ok: true, exitCode: 0, summary };
+        return { ok: false, exitCode: exitCodeFor(error), summary: error.message, outputTail: [...error.details, ...output].slice(-20) };
+      } catch (caught) {
+        const error = toDtoolError(caught);
+        return { ok: false, exitCode: exitCodeFor(error), summary: error.message, outputTail: [...error.details, ...output].slice(-20) };
+      }
+    },
+  };
+}
