@@ -28,4 +28,5 @@ export { restore, parseRestoreParams, type RestoreParams, type RestoreReport } f
 export { dbInit, dbInitReportError, parseDbInitParams, type DbInitParams, type DbInitReport } from './helpers/mysql/db-init.js';
 export { verifyBackup, compareChecksums, SERVER_READY, type VerifyReport } from './helpers/mysql/verify.js';
 export { parseCredentials, toClientCnf, type Credentials } from './helpers/mysql/credentials.js';
+export * from './helpers/logrotate/index.js';
 export { DTOOL_VERSION } from './version.js';

@@ -37,7 +37,7 @@ const KINDS: Readonly<Record<string, JobKind>> = {
     },
   },
   logrotate: {
-    params: ['volumes-from', 'label', 'path', 'rotate', 'daily', 'weekly', 'size', 'compress', 'mode', 'signal', 'force', 'concurrency'],
+    params: ['volumes-from', 'label', 'path', 'rotate', 'daily', 'weekly', 'frequency', 'size', 'compress', 'delaycompress', 'mode', 'signal', 'force', 'concurrency'],
     async prepare(raw, cwd) {
       const family = await import('./helpers/logrotate/index.js');
       const params = family.parseLogrotateParams(raw, cwd);

@@ -5,6 +5,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerDbInit } from './commands/db-init.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerImages } from './commands/images.js';
+import { registerLogrotate } from './commands/logrotate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -24,7 +25,16 @@ export function buildProgram(context: CommandContext): Command {
       writeOut: (text) => context.io.stdout(text),
       writeErr: (text) => context.io.stderr(text),
     });
-  for (const register of [registerBackup, registerRestore, registerDbInit, registerDoctor, registerImages, registerPrune, registerSchedule]) {
+  for (const register of [
+    registerBackup,
+    registerRestore,
+    registerDbInit,
+    registerLogrotate,
+    registerDoctor,
+    registerImages,
+    registerPrune,
+    registerSchedule,
+  ]) {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();

@@ -3,6 +3,7 @@ import type { DtoolError } from '../errors.js';
 import type { Reporter, RunEvent } from '../events.js';
 import type { BackupReport } from '../helpers/mysql/backup.js';
 import type { DbInitReport } from '../helpers/mysql/db-init.js';
+import type { LogrotateReport } from '../helpers/logrotate/index.js';
 import type { RestoreReport } from '../helpers/mysql/restore.js';
 import type { DoctorReport, ProbeResult } from '../run/doctor.js';
 import type { PruneReport } from '../run/prune.js';
@@ -105,6 +106,30 @@ export function renderRestoreReport(report: RestoreReport): string {
 export function renderDbInitReport(report: DbInitReport): string {
   let text = `${report.target}: database ${report.database} ensured${report.user ? `, user ${report.user} granted on it` : ''}\n`;
   for (const seed of report.seeds) text += `  seed ${seed.name}: ${seed.status}\n`;
+  return text;
+}
+
+export function renderLogrotateReport(report: LogrotateReport): string {
+  const rows = [['TARGET', 'STATUS', 'MODE', 'ROTATED', 'SIGNAL', 'LOST', 'ERROR']];
+  for (const t of report.targets) {
+    rows.push([
+      t.target,
+      t.status,
+      t.mode ?? '-',
+      `${t.files.filter((f) => f.rotated).length}/${t.files.length}`,
+      t.signal ? (t.signal.sent ? `${t.signal.name} sent` : 'not sent') : '-',
+      t.lostBytes !== undefined ? formatBytes(t.lostBytes) : '-',
+      t.error?.message ?? '',
+    ]);
+  }
+  let text = table(rows);
+  for (const t of report.targets) {
+    for (const f of t.files.filter((file) => file.rotated)) {
+      const lost = f.lostBytes !== undefined ? `, ${formatBytes(f.lostBytes)} lost between copy and truncate` : '';
+      text += `${t.target}: ${f.path} rotated (${formatBytes(f.bytes ?? 0)}${lost}) as ${f.owner}\n`;
+    }
+    if (t.signal && !t.signal.sent && t.signal.reason) text += `${t.target}: ${t.signal.name} not sent: ${t.signal.reason}\n`;
+  }
   return text;
 }
 

@@ -23,7 +23,14 @@ export type PrivilegedMode = 'flag' | 'capabilities';
 export type HelperMount =
   | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
   /** Without a source: an anonymous volume, removed with the container. */
-  | { readonly type: 'volume'; readonly source?: string; readonly target: string; readonly readOnly: boolean }
+  | {
+      readonly type: 'volume';
+      readonly source?: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+      /** Set on the volume when this mount creates it (a volume that exists keeps its own). */
+      readonly labels?: Readonly<Record<string, string>>;
+    }
   | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
 
 /** A secret reaches the helper only as a read-only file at /run/secrets/<name>. */

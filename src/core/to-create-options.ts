@@ -29,7 +29,13 @@ function toMount(mount: HelperMount): MountSpec {
     case 'bind':
       return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly };
     case 'volume':
-      return { Type: 'volume', ...(mount.source ? { Source: mount.source } : {}), Target: mount.target, ReadOnly: mount.readOnly };
+      return {
+        Type: 'volume',
+        ...(mount.source ? { Source: mount.source } : {}),
+        Target: mount.target,
+        ReadOnly: mount.readOnly,
+        ...(mount.labels ? { VolumeOptions: { Labels: { ...mount.labels } } } : {}),
+      };
     case 'tmpfs':
       return { Type: 'tmpfs', Target: mount.target, ...(mount.sizeBytes ? { TmpfsOptions: { SizeBytes: mount.sizeBytes } } : {}) };
   }

@@ -7,6 +7,11 @@ export const LABEL_RUN_ID = 'dtool.run-id';
 export const LABEL_MANAGED = 'dtool.managed';
 export const LABEL_IMAGE = 'dtool.image';
 export const LABEL_IMAGE_HASH = 'dtool.image-hash';
+/**
+ * On volumes dtool keeps on purpose between runs (e.g. logrotate's state), naming what they
+ * hold. They carry no LABEL_MANAGED, so `dtool prune` never takes them for leftovers.
+ */
+export const LABEL_STATE = 'dtool.state';
 /** The dtool process a helper belongs to (host/owner.ts): a helper outlives it only by accident. */
 export const LABEL_OWNER_HOST = 'dtool.owner.host';
 export const LABEL_OWNER_BOOT_ID = 'dtool.owner.boot-id';

@@ -65,6 +65,7 @@ describe('toCreateOptions: an unprivileged helper', () => {
           { type: 'bind', source: '/srv/seed.sql', target: '/seed.sql', readOnly: true },
           { type: 'volume', source: 'dbdata', target: '/var/lib/mysql', readOnly: false },
           { type: 'volume', target: '/scratch', readOnly: false },
+          { type: 'volume', source: 'state', target: '/state', readOnly: false, labels: { 'dtool.state': 'x' } },
           { type: 'tmpfs', target: '/work', sizeBytes: 1024 },
           { type: 'tmpfs', target: '/work2' },
         ],
@@ -76,6 +77,7 @@ describe('toCreateOptions: an unprivileged helper', () => {
       { Type: 'bind', Source: '/srv/seed.sql', Target: '/seed.sql', ReadOnly: true },
       { Type: 'volume', Source: 'dbdata', Target: '/var/lib/mysql', ReadOnly: false },
       { Type: 'volume', Target: '/scratch', ReadOnly: false },
+      { Type: 'volume', Source: 'state', Target: '/state', ReadOnly: false, VolumeOptions: { Labels: { 'dtool.state': 'x' } } },
       { Type: 'tmpfs', Target: '/work', TmpfsOptions: { SizeBytes: 1024 } },
       { Type: 'tmpfs', Target: '/work2' },
     ]);

@@ -71,7 +71,9 @@ function setup(options: { maxConcurrent?: number; last?: Record<string, number>;
   const state: StateStore = {
     lastInstant: (name) => (marks[name] === undefined ? undefined : new Date(marks[name]!)),
     save: async (record) => void saved.push(record),
-    markInstant: async (name, instant) => void (marks[name] = instant.getTime()),
+    markInstant: async (name, instant) => {
+      marks[name] = instant.getTime();
+    },
   };
   const scheduler = new Scheduler({
     now: () => clock.now,
@@ -101,7 +103,7 @@ describe('Scheduler: instants', () => {
     await clock.advance(MINUTE * 3);
     expect(started()).toEqual(['tick@10:01', 'tick@10:02', 'tick@10:03']);
     expect(ofType('run.start').map((e) => e.record.delayMs)).toEqual([0, 0, 0]);
-    runs.forEach((r) => r.finish());
+    for (const r of runs) r.finish();
     await clock.advance(0);
     expect(ofType('run.end').map((e) => e.record.status)).toEqual(['ok', 'ok', 'ok']);
   });
@@ -258,7 +260,7 @@ describe('Scheduler: missed instants', () => {
     const { clock, scheduler, runs, started } = setup();
     scheduler.setJobs([job('tick', { overlap: 'allow' })]);
     await clock.advance(2 * MINUTE);
-    runs.forEach((r) => r.finish());
+    for (const r of runs) r.finish();
     clock.jump(-2 * MINUTE);
     await clock.advance(2 * MINUTE);
     expect(started()).toEqual(['tick@10:01', 'tick@10:02']);
