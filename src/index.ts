@@ -29,4 +29,13 @@ export { dbInit, dbInitReportError, parseDbInitParams, type DbInitParams, type D
 export { verifyBackup, compareChecksums, SERVER_READY, type VerifyReport } from './helpers/mysql/verify.js';
 export { parseCredentials, toClientCnf, type Credentials } from './helpers/mysql/credentials.js';
 export * from './helpers/logrotate/index.js';
+export { parseSchedule, stableJitterMs, type Schedule } from './schedule/time.js';
+export { checkJob, type JobSpec, type JobProblem, type OverlapPolicy, type CatchUpPolicy } from './schedule/job.js';
+export { parseJobsFile } from './schedule/jobs-file.js';
+export { jobsFromLabels } from './schedule/job-labels.js';
+export { Scheduler, type RunRecord, type RunOutcome, type SchedulerEvent, type SchedulerDeps } from './schedule/scheduler.js';
+export { claimInstant, sweepClaims } from './schedule/claim.js';
+export { FileStateStore } from './schedule/state.js';
+export { runScheduleService, loadJobFiles, type ScheduleOptions } from './schedule/service.js';
+export { createJobKinds, type JobKinds } from './job-kinds.js';
 export { DTOOL_VERSION } from './version.js';

@@ -172,7 +172,8 @@ export class DockerodeAdapter implements DockerPort {
       });
       return list.map((c) => ({
         id: c.Id,
-        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        // A linked container also lists `/<linker>/<alias>` among its names: take its own.
+        name: (c.Names.find((n) => n.lastIndexOf('/') === 0) ?? c.Names[0] ?? c.Id).replace(/^\//, ''),
         state: c.State,
         labels: c.Labels ?? {},
       }));

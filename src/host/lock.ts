@@ -50,7 +50,8 @@ async function describeHolder(path: string): Promise<string> {
 export async function lockHolder(path: string): Promise<{ pid?: number; host?: string; since?: string } | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // Writable: an exclusive lock, even a probing one, needs a descriptor open for writing.
+    handle = await open(path, 'r+');
   } catch {
     return undefined;
   }

@@ -4,7 +4,8 @@
  * named `dtool-job-<job>-<instant>`; the engine accepts exactly one creator of a name and
  * refuses the others (409), so exactly one runs the instant. The claim is never started; it
  * outlives the run (an AutoRemove helper would vanish, and a late scheduler could then
- * claim the instant again) and is swept after CLAIM_TTL_MS.
+ * claim the instant again) until no scheduler would still start that instant: its job's
+ * starting deadline plus a minute. Then the claim sweep removes it.
  *
  * Chosen over a host-wide lock on the state folder because it also holds across hosts that
  * share an engine; the state folder's lock still keeps one scheduler per folder.
@@ -15,21 +16,33 @@ import { DtoolError } from '../errors.js';
 
 export const LABEL_CLAIM_JOB = 'dtool.claim.job';
 export const LABEL_CLAIM_INSTANT = 'dtool.claim.instant';
-/** Long enough that no catch-up (starting deadline) can reach an instant whose claim is gone. */
-export const CLAIM_TTL_MS = 2 * 24 * 3_600_000;
+export const LABEL_CLAIM_EXPIRES = 'dtool.claim.expires';
+/** Kept past the starting deadline, for schedulers whose clocks disagree a little. */
+export const CLAIM_MARGIN_MS = 60_000;
 
 export function claimName(job: string, instant: Date): string {
   return `dtool-job-${job}-${Math.floor(instant.getTime() / 1000)}`;
 }
 
 /** Resolves true when this scheduler won the instant. */
-export async function claimInstant(docker: DockerPort, options: { image: string; version: string }, job: string, instant: Date): Promise<boolean> {
+export async function claimInstant(
+  docker: DockerPort,
+  options: { readonly image: string; readonly version: string },
+  job: { readonly name: string; readonly startingDeadlineMs: number },
+  instant: Date,
+): Promise<boolean> {
+  const expires = new Date(instant.getTime() + job.startingDeadlineMs + CLAIM_MARGIN_MS);
   try {
     await docker.createContainer({
-      name: claimName(job, instant),
+      name: claimName(job.name, instant),
       Image: options.image,
       Cmd: ['true'],
-      Labels: { [LABEL_MANAGED]: options.version, [LABEL_CLAIM_JOB]: job, [LABEL_CLAIM_INSTANT]: instant.toISOString() },
+      Labels: {
+        [LABEL_MANAGED]: options.version,
+        [LABEL_CLAIM_JOB]: job.name,
+        [LABEL_CLAIM_INSTANT]: instant.toISOString(),
+        [LABEL_CLAIM_EXPIRES]: expires.toISOString(),
+      },
       AttachStdout: false,
       AttachStderr: false,
       Tty: false,
@@ -43,12 +56,12 @@ export async function claimInstant(docker: DockerPort, options: { image: string;
   }
 }
 
-/** Removes claims older than CLAIM_TTL_MS; returns how many. */
+/** Removes expired claims; returns how many. */
 export async function sweepClaims(docker: DockerPort, now: Date): Promise<number> {
   let removed = 0;
   for (const claim of await docker.listContainers({ labels: [LABEL_CLAIM_INSTANT], all: true })) {
-    const instant = Date.parse(claim.labels[LABEL_CLAIM_INSTANT] ?? '');
-    if (Number.isNaN(instant) || now.getTime() - instant > CLAIM_TTL_MS) {
+    const expires = Date.parse(claim.labels[LABEL_CLAIM_EXPIRES] ?? '');
+    if (Number.isNaN(expires) || now.getTime() > expires) {
       await docker.removeContainer(claim.id);
       removed++;
     }

@@ -45,7 +45,18 @@ export interface JobKindCatalog {
 }
 
 export const DEFAULT_MAX_RUNTIME_MS = 60 * 60_000;
+/**
+ * A missed instant older than this is not made up. Capped at the job's own interval: an
+ * instant later than that is superseded by the next one anyway (and a frequent job's
+ * claims then live for seconds, not an hour).
+ */
 export const DEFAULT_STARTING_DEADLINE_MS = 60 * 60_000;
+
+/** The time between two of the schedule's instants, from a fixed reference (pure). */
+export function scheduleInterval(schedule: Schedule): number {
+  const first = schedule.next(new Date(Date.UTC(2026, 0, 5, 12)));
+  return schedule.next(first).getTime() - first.getTime();
+}
 export const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** One problem with one job, precise enough to fix without guessing. */
@@ -176,7 +187,9 @@ export function checkJob(name: string, raw: RawJob, origin: string, kinds: JobKi
   const overlap = attempt('overlap', () => oneOf(raw.overlap, OVERLAP_POLICIES, 'skip', 'overlap'));
   const catchUp = attempt('catch-up', () => oneOf(raw['catch-up'], CATCH_UP_POLICIES, 'once', 'catch-up'));
   const maxRuntimeMs = attempt('max-runtime', () => duration(raw['max-runtime'], DEFAULT_MAX_RUNTIME_MS, 'max-runtime'));
-  const startingDeadlineMs = attempt('starting-deadline', () => duration(raw['starting-deadline'], DEFAULT_STARTING_DEADLINE_MS, 'starting-deadline'));
+  const startingDeadlineMs = attempt('starting-deadline', () =>
+    duration(raw['starting-deadline'], schedule ? Math.min(DEFAULT_STARTING_DEADLINE_MS, scheduleInterval(schedule)) : DEFAULT_STARTING_DEADLINE_MS, 'starting-deadline'),
+  );
   const jitterMs = attempt('jitter', () => duration(raw.jitter, 0, 'jitter'));
   const lock = attempt('lock', () => {
     if (raw.lock !== undefined && (typeof raw.lock !== 'string' || !JOB_NAME.test(raw.lock))) throw new FieldError('lock', 'must be a name (letters, digits, ".", "_", "-")');

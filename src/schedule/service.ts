@@ -43,7 +43,7 @@ export interface ScheduleOptions {
 
 const RECONCILE_MS = 60_000;
 const SNAPSHOT_MS = 30_000;
-const CLAIM_SWEEP_MS = 3_600_000;
+const CLAIM_SWEEP_MS = 60_000;
 
 /** Reads and checks schedule files: every problem of every file, or the jobs. */
 export async function loadJobFiles(files: readonly string[], kinds: JobRunner, cwd: string): Promise<JobSpec[]> {
@@ -120,7 +120,7 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
     now: () => Date.now(),
     timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
     run: (context) => kinds.run(deps, context),
-    claim: (job, instant) => claimInstant(deps.docker, { image: deps.config.baseImage, version: DTOOL_VERSION }, job.name, instant),
+    claim: (job, instant) => claimInstant(deps.docker, { image: deps.config.baseImage, version: DTOOL_VERSION }, job, instant),
     state: store,
     emit: (event) => {
       metrics.observe(event);

@@ -99,3 +99,14 @@ describe('acquireLock', () => {
     await expect(acquireLock(join(dir, 'missing', '.dtool.lock'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('lockHolder', () => {
+  it('names the holder of a held lock, and nobody once it is free', async () => {
+    const { lockHolder } = await import('../../../src/host/lock.js');
+    expect(await lockHolder(lockPath)).toBeUndefined();
+    const held = await acquireLock(lockPath, 'x');
+    expect(await lockHolder(lockPath)).toMatchObject({ pid: process.pid, host: hostname() });
+    await held[Symbol.asyncDispose]();
+    expect(await lockHolder(lockPath)).toBeUndefined();
+  });
+});

@@ -44,6 +44,11 @@ describe('parseJobsFile', () => {
     expect(jobs[0]!.params).toEqual({ label: ['dtool.backup=true'], out: '/srv/backups', keep: '7' });
   });
 
+  it("defaults the starting deadline to an hour, or to the job's interval when that is shorter", () => {
+    const { jobs } = parseJobsFile('jobs:\n  a: { schedule: "@daily", helper: backup }\n  b: { schedule: "*/5 * * * *", helper: backup }\n', 'f.yaml', kinds);
+    expect(jobs.map((j) => j.startingDeadlineMs)).toEqual([3_600_000, 300_000]);
+  });
+
   it('names the file, line, job and field of every problem, all at once', () => {
     const text = `jobs:
   a:
