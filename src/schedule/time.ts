@@ -70,18 +70,32 @@ export function isValidZone(tz: string): boolean {
   }
 }
 
+/**
+ * Formatters by zone, made once: an Intl.DateTimeFormat is costly to build (ICU objects,
+ * outside the JS heap), and schedules ask for one on every next().
+ */
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+function wallClockFormat(tz: string): Intl.DateTimeFormat {
+  let format = wallClockFormats.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    wallClockFormats.set(tz, format);
+  }
+  return format;
+}
+
 /** The zone's offset from UTC at `instant`, in minutes (e.g. 120 for CEST). */
 export function zoneOffsetMinutes(instant: Date, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(instant);
+  const parts = wallClockFormat(tz).formatToParts(instant);
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
@@ -125,7 +139,7 @@ function cronSchedule(expression: string, cron: string, tz: string, fields: read
   const matchesHour = (instant: Date): boolean => {
     // Whether cron-parser's candidate is at a wall-clock hour the expression names; if not,
     // it was pushed out of a skipped hour.
-    const hour = Number(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: 'numeric' }).format(instant));
+    const hour = Number(wallClockFormat(tz).formatToParts(instant).find((p) => p.type === 'hour')!.value);
     return parsed.fields.hour.values.includes(hour as never);
   };
   const nextAfter = (after: Date): Date => {
