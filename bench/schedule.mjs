@@ -60,7 +60,13 @@ const rows = [];
     run: async ({ instant, signal }) => {
       let startedAt;
       await lib.runHelper(
-        { ...deps, signal, reporter: (e) => e.type === 'helper.start' && (startedAt = Date.now()) },
+        {
+          ...deps,
+          signal,
+          reporter: (e) => {
+            if (e.type === 'helper.start') startedAt = Date.now();
+          },
+        },
         { helper: 'bench-noop', image: logrotateImage, command: ['true'], network: { mode: 'none' } },
       );
       running.push(startedAt - instant.getTime());
@@ -78,8 +84,18 @@ const rows = [];
   await scheduler.stop(10_000);
   const claims = docker('ps', '-aq', '--filter', 'label=dtool.claim.job=bench-noop').split('\n').filter(Boolean);
   if (claims.length) docker('rm', '-f', ...claims);
-  rows.push(['scheduler: dispatch delay (instant → job invoked)', `p50 ${median(dispatch)} ms, p99 ${percentile(dispatch, 99)} ms`, `${dispatch.length} runs`, 'p99 ≤ 10 ms']);
-  rows.push(['scheduler: helper running (instant → process started)', `p50 ${median(running)} ms, p99 ${percentile(running, 99)} ms`, `${running.length} runs`, 'p99 ≤ 150 ms']);
+  rows.push([
+    'scheduler: dispatch delay (instant → job invoked)',
+    `p50 ${median(dispatch)} ms, p99 ${percentile(dispatch, 99)} ms`,
+    `${dispatch.length} runs`,
+    'p99 ≤ 10 ms',
+  ]);
+  rows.push([
+    'scheduler: helper running (instant → process started)',
+    `p50 ${median(running)} ms, p99 ${percentile(running, 99)} ms`,
+    `${running.length} runs`,
+    'p99 ≤ 150 ms',
+  ]);
 }
 
 // ---- rotating many containers in one call vs a serial loop of docker run ---------------
@@ -89,7 +105,23 @@ const rows = [];
   for (let i = 0; i < TARGETS; i++) {
     const name = `dtool-bench-rot-${i}`;
     spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });
-    docker('run', '-d', '--name', name, '--label', LABEL, '--label', 'dtool.bench.rotate=true', '-v', '/var/log/app', '--entrypoint', 'bash', logrotateImage, '-c', 'mkdir -p /var/log/app && trap "exit 0" TERM; while :; do echo line >> /var/log/app/app.log; sleep 0.2; done');
+    docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      LABEL,
+      '--label',
+      'dtool.bench.rotate=true',
+      '-v',
+      '/var/log/app',
+      '--entrypoint',
+      'bash',
+      logrotateImage,
+      '-c',
+      'mkdir -p /var/log/app && trap "exit 0" TERM; while :; do echo line >> /var/log/app/app.log; sleep 0.2; done',
+    );
     names.push(name);
   }
   writeFileSync(join(work, 'plain.conf'), '/var/log/app/*.log {\n  rotate 7\n  daily\n  missingok\n  compress\n  delaycompress\n  copytruncate\n}\n');
@@ -98,16 +130,52 @@ const rows = [];
   for (let round = 0; round < 3; round++) {
     let start = performance.now();
     for (const name of names) {
-      docker('run', '--rm', '--volumes-from', name, '-v', `${join(work, 'plain.conf')}:/etc/plain.conf:ro`, '--entrypoint', 'logrotate', logrotateImage, '-f', '-s', '/tmp/status', '/etc/plain.conf');
+      docker(
+        'run',
+        '--rm',
+        '--volumes-from',
+        name,
+        '-v',
+        `${join(work, 'plain.conf')}:/etc/plain.conf:ro`,
+        '--entrypoint',
+        'logrotate',
+        logrotateImage,
+        '-f',
+        '-s',
+        '/tmp/status',
+        '/etc/plain.conf',
+      );
     }
     plain.push((performance.now() - start) / 1000);
     start = performance.now();
-    const result = spawnSync('node', [join(root, 'dist/cli/main.js'), 'logrotate', '--label', 'dtool.bench.rotate=true', '--path', '/var/log/app/*.log', '--mode', 'copytruncate', '--force', '--concurrency', '4', '--json'], { encoding: 'utf8' });
+    const result = spawnSync(
+      'node',
+      [
+        join(root, 'dist/cli/main.js'),
+        'logrotate',
+        '--label',
+        'dtool.bench.rotate=true',
+        '--path',
+        '/var/log/app/*.log',
+        '--mode',
+        'copytruncate',
+        '--force',
+        '--concurrency',
+        '4',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     if (result.status !== 0) throw new Error(`dtool logrotate failed: ${result.stderr}`);
     ours.push((performance.now() - start) / 1000);
   }
   const ratio = median(plain) / median(ours);
-  rows.push([`logrotate: ${TARGETS} containers (serial docker run ÷ one dtool call)`, `${median(plain).toFixed(2)} s vs ${median(ours).toFixed(2)} s`, `${ratio.toFixed(2)}×`, '≥ 2×']);
+  rows.push([
+    `logrotate: ${TARGETS} containers (serial docker run ÷ one dtool call)`,
+    `${median(plain).toFixed(2)} s vs ${median(ours).toFixed(2)} s`,
+    `${ratio.toFixed(2)}×`,
+    '≥ 2×',
+  ]);
   docker('rm', '-f', '-v', ...names);
   const states = docker('volume', 'ls', '-q', '--filter', 'name=dtool-logrotate-state-dtool-bench-rot').split('\n').filter(Boolean);
   if (states.length) docker('volume', 'rm', '-f', ...states);
@@ -116,9 +184,27 @@ const rows = [];
 // ---- resident memory with 100 jobs loaded ------------------------------------------------
 {
   log('memory: dtool schedule run with 100 jobs');
-  const jobs = Array.from({ length: 100 }, (_, i) => `  job-${i}:\n    schedule: "${i % 60} 3 * * *"\n    helper: backup\n    with: { link: [db-${i}], out: /srv/backups, credentials: /etc/dtool/db.cnf }\n`).join('');
+  const jobs = Array.from(
+    { length: 100 },
+    (_, i) =>
+      `  job-${i}:\n    schedule: "${i % 60} 3 * * *"\n    helper: backup\n    with: { link: [db-${i}], out: /srv/backups, credentials: /etc/dtool/db.cnf }\n`,
+  ).join('');
   writeFileSync(join(work, 'hundred.yaml'), `jobs:\n${jobs}`);
-  const child = spawn('node', [join(root, 'dist/cli/main.js'), 'schedule', 'run', join(work, 'hundred.yaml'), '--state-dir', join(work, 'state'), '--no-labels', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'node',
+    [
+      join(root, 'dist/cli/main.js'),
+      'schedule',
+      'run',
+      join(work, 'hundred.yaml'),
+      '--state-dir',
+      join(work, 'state'),
+      '--no-labels',
+      '--listen',
+      '127.0.0.1:0',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   let endpoint;
@@ -139,4 +225,9 @@ process.stdout.write(`${table}\n`);
 const path = join(root, 'BENCHMARKS.md');
 const current = readFileSync(path, 'utf8');
 const section = `<!-- schedule:start -->\n${table}\n\nMeasured ${new Date().toISOString().slice(0, 10)} by \`node bench/schedule.mjs\` (part of \`make bench\`).\n<!-- schedule:end -->`;
-writeFileSync(path, /<!-- schedule:start -->[\s\S]*<!-- schedule:end -->/.test(current) ? current.replace(/<!-- schedule:start -->[\s\S]*<!-- schedule:end -->/, section) : `${current.trimEnd()}\n\n## Scheduler and logrotate\n\n${section}\n`);
+writeFileSync(
+  path,
+  /<!-- schedule:start -->[\s\S]*<!-- schedule:end -->/.test(current)
+    ? current.replace(/<!-- schedule:start -->[\s\S]*<!-- schedule:end -->/, section)
+    : `${current.trimEnd()}\n\n## Scheduler and logrotate\n\n${section}\n`,
+);

@@ -29,13 +29,15 @@ export interface Deps {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export async function createDefaultDeps(options: {
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly config?: Partial<DtoolConfig>;
-  readonly reporter?: Reporter;
-  readonly signal?: AbortSignal;
-  readonly docker?: DockerPort;
-} = {}): Promise<Deps> {
+export async function createDefaultDeps(
+  options: {
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly config?: Partial<DtoolConfig>;
+    readonly reporter?: Reporter;
+    readonly signal?: AbortSignal;
+    readonly docker?: DockerPort;
+  } = {},
+): Promise<Deps> {
   const config = await loadConfig(options.env ?? process.env, (path) => readFile(path, 'utf8'), options.config);
   // Loaded on first use: dockerode (and ssh2 under it) cost more than `dtool --help` itself.
   const docker = options.docker ?? new (await import('./docker/dockerode-adapter.js')).DockerodeAdapter();

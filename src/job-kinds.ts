@@ -24,7 +24,22 @@ const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: st
 
 const KINDS: Readonly<Record<string, JobKind>> = {
   backup: {
-    params: ['link', 'label', 'out', 'credentials', 'databases', 'engine', 'compress', 'concurrency', 'threads', 'keep', 'keep-days', 'verify', 'timeout', 'lock-wait'],
+    params: [
+      'link',
+      'label',
+      'out',
+      'credentials',
+      'databases',
+      'engine',
+      'compress',
+      'concurrency',
+      'threads',
+      'keep',
+      'keep-days',
+      'verify',
+      'timeout',
+      'lock-wait',
+    ],
     async prepare(raw, cwd) {
       const family = await import('./helpers/mysql/backup.js');
       const params = family.parseBackupParams(raw, cwd);
@@ -32,12 +47,30 @@ const KINDS: Readonly<Record<string, JobKind>> = {
         const report = await family.backup(deps, params);
         const ok = report.targets.filter((t) => t.status === 'ok').length;
         const error = family.backupReportError(report);
-        return { summary: `${ok} of ${report.targets.length} target${report.targets.length === 1 ? '' : 's'} backed up`, ...(error ? { error } : {}) };
+        return {
+          summary: `${ok} of ${report.targets.length} target${report.targets.length === 1 ? '' : 's'} backed up`,
+          ...(error ? { error } : {}),
+        };
       };
     },
   },
   logrotate: {
-    params: ['volumes-from', 'label', 'path', 'rotate', 'daily', 'weekly', 'frequency', 'size', 'compress', 'delaycompress', 'mode', 'signal', 'force', 'concurrency'],
+    params: [
+      'volumes-from',
+      'label',
+      'path',
+      'rotate',
+      'daily',
+      'weekly',
+      'frequency',
+      'size',
+      'compress',
+      'delaycompress',
+      'mode',
+      'signal',
+      'force',
+      'concurrency',
+    ],
     async prepare(raw, cwd) {
       const family = await import('./helpers/logrotate/index.js');
       const params = family.parseLogrotateParams(raw, cwd);

@@ -12,13 +12,7 @@ export function assertGranted(spec: Pick<HelperRunSpec, 'helper' | 'privileges'>
 }
 
 /** Paths the engine mounts read-only by default; `host-sysctl` lifts exactly /proc/sys. */
-export const DEFAULT_READONLY_PATHS: readonly string[] = [
-  '/proc/bus',
-  '/proc/fs',
-  '/proc/irq',
-  '/proc/sys',
-  '/proc/sysrq-trigger',
-];
+export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 /**
  * The explicit equivalent of `Privileged: true`, for engines whose capability bounding set

@@ -94,9 +94,7 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
         CapDrop: ['ALL'],
         ...(spec.capabilities?.length ? { CapAdd: [...spec.capabilities] } : {}),
         SecurityOpt: ['no-new-privileges'],
-        ...(privileges.has('host-sysctl')
-          ? { ReadonlyPaths: DEFAULT_READONLY_PATHS.filter((p) => p !== '/proc/sys') }
-          : {}),
+        ...(privileges.has('host-sysctl') ? { ReadonlyPaths: DEFAULT_READONLY_PATHS.filter((p) => p !== '/proc/sys') } : {}),
       };
 
   // Helpers die with their caller, in three layers (each covers what the others cannot):

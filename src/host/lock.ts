@@ -59,7 +59,11 @@ export async function lockHolder(path: string): Promise<{ pid?: number; host?: s
     if (tryLock(handle.fd)) return undefined;
     try {
       const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder> | null;
-      return { ...(typeof holder?.pid === 'number' ? { pid: holder.pid } : {}), ...(typeof holder?.host === 'string' ? { host: holder.host } : {}), ...(holder?.since ? { since: String(holder.since) } : {}) };
+      return {
+        ...(typeof holder?.pid === 'number' ? { pid: holder.pid } : {}),
+        ...(typeof holder?.host === 'string' ? { host: holder.host } : {}),
+        ...(holder?.since ? { since: String(holder.since) } : {}),
+      };
     } catch {
       return {};
     }
@@ -87,7 +91,9 @@ export async function acquireLock(path: string, what: string, options: LockOptio
       if (Date.now() >= deadline) {
         const waited = options.waitMs ? ` (waited ${Math.round(options.waitMs / 1000)}s)` : '';
         throw new LockedError(`${what} is locked by another dtool run${await describeHolder(path)}${waited}`, {
-          hint: options.waitMs ? 'that run is still going; wait longer, or let it finish' : 'wait for that run to finish, or give --lock-wait SECONDS',
+          hint: options.waitMs
+            ? 'that run is still going; wait longer, or let it finish'
+            : 'wait for that run to finish, or give --lock-wait SECONDS',
         });
       }
       await sleep(RETRY_MS);

@@ -8,12 +8,23 @@ import { toDtoolError } from '../errors.js';
 import type { PrivilegedMode } from '../core/helper-spec.js';
 import { runHelper } from './run-helper.js';
 
-export type ProbeResult = { readonly works: true } | { readonly works: false; readonly reason: string } | { readonly works: 'unknown'; readonly reason: string };
+export type ProbeResult =
+  | { readonly works: true }
+  | { readonly works: false; readonly reason: string }
+  | { readonly works: 'unknown'; readonly reason: string };
 
 export interface DoctorReport {
   readonly ok: boolean;
   readonly engine:
-    | { readonly reachable: true; readonly serverVersion: string; readonly apiVersion: string; readonly os: string; readonly arch: string; readonly storageDriver: string; readonly cgroupVersion: string }
+    | {
+        readonly reachable: true;
+        readonly serverVersion: string;
+        readonly apiVersion: string;
+        readonly os: string;
+        readonly arch: string;
+        readonly storageDriver: string;
+        readonly cgroupVersion: string;
+      }
     | { readonly reachable: false; readonly error: string };
   readonly privileged?: { readonly flag: ProbeResult; readonly capabilities: ProbeResult; readonly configuredMode: PrivilegedMode };
   readonly baseImage?: { readonly reference: string; readonly present: boolean; readonly sizeBytes?: number };

@@ -21,7 +21,10 @@ export interface SweepReport {
   readonly secretDirs: readonly string[];
 }
 
-export async function sweepOrphans(deps: Pick<Deps, 'docker' | 'owner' | 'processes' | 'reporter'>, options: { readonly secretsDir?: string } = {}): Promise<SweepReport> {
+export async function sweepOrphans(
+  deps: Pick<Deps, 'docker' | 'owner' | 'processes' | 'reporter'>,
+  options: { readonly secretsDir?: string } = {},
+): Promise<SweepReport> {
   const containers: string[] = [];
   for (const container of await deps.docker.listContainers({ labels: [LABEL_OWNER_PID], all: true })) {
     const owner = ownerFromLabels(container.labels);

@@ -40,7 +40,8 @@ export async function startService(deps: Deps, spec: HelperRunSpec, readyWhen: R
         if (readyWhen.logMatches.test(seen)) resolve();
       });
       timer = setTimeout(
-        () => reject(new TimeoutError(`${spec.helper} was not ready after ${readyWhen.timeoutMs / 1000}s`, { details: lastLines(output.text(), 20) })),
+        () =>
+          reject(new TimeoutError(`${spec.helper} was not ready after ${readyWhen.timeoutMs / 1000}s`, { details: lastLines(output.text(), 20) })),
         readyWhen.timeoutMs,
       );
       onAbort = () => reject(new AbortedError());

@@ -25,7 +25,12 @@ export interface LabelledContainer {
 
 function toValue(param: string, value: string): string | boolean | readonly string[] {
   if (value === 'true' || value === 'false') return value === 'true';
-  return LIST_PARAMS.has(param) ? value.split(',').map((v) => v.trim()).filter(Boolean) : value;
+  return LIST_PARAMS.has(param)
+    ? value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : value;
 }
 
 /** Jobs from one container's labels; a job's name is prefixed with the container's, so two containers never collide. */

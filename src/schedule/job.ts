@@ -123,13 +123,15 @@ function duration(value: unknown, fallback: number, field: string): number {
 
 function url(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/.test(value)) throw new FieldError(field, `must be an http(s) URL, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/.test(value))
+    throw new FieldError(field, `must be an http(s) URL, not ${JSON.stringify(value)}`);
   return value;
 }
 
 function params(value: unknown): JobParams {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FieldError('with', 'must be a mapping of parameter names to values');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new FieldError('with', 'must be a mapping of parameter names to values');
   const result: Record<string, string | boolean | readonly string[]> = {};
   for (const [key, raw] of Object.entries(value)) {
     if (typeof raw === 'string' || typeof raw === 'boolean') result[key] = raw;
@@ -141,7 +143,13 @@ function params(value: unknown): JobParams {
 }
 
 /** Checks one raw job into a JobSpec, or returns the problems found (every field is checked). */
-export function checkJob(name: string, raw: RawJob, origin: string, kinds: JobKindCatalog, defaults: { readonly tz?: string } = {}): JobSpec | JobProblem[] {
+export function checkJob(
+  name: string,
+  raw: RawJob,
+  origin: string,
+  kinds: JobKindCatalog,
+  defaults: { readonly tz?: string } = {},
+): JobSpec | JobProblem[] {
   const problems: JobProblem[] = [];
   const attempt = <T>(field: string, read: () => T): T | undefined => {
     try {
@@ -152,9 +160,16 @@ export function checkJob(name: string, raw: RawJob, origin: string, kinds: JobKi
       return undefined;
     }
   };
-  if (!JOB_NAME.test(name)) problems.push({ origin, job: name, field: 'name', message: 'a job name is letters, digits, ".", "_" or "-" (at most 63), starting with a letter or digit' });
+  if (!JOB_NAME.test(name))
+    problems.push({
+      origin,
+      job: name,
+      field: 'name',
+      message: 'a job name is letters, digits, ".", "_" or "-" (at most 63), starting with a letter or digit',
+    });
   for (const key of Object.keys(raw)) {
-    if (!RAW_JOB_FIELDS.includes(key)) problems.push({ origin, job: name, field: key, message: `unknown field (known: ${RAW_JOB_FIELDS.join(', ')})` });
+    if (!RAW_JOB_FIELDS.includes(key))
+      problems.push({ origin, job: name, field: key, message: `unknown field (known: ${RAW_JOB_FIELDS.join(', ')})` });
   }
   const tz = attempt('tz', () => {
     if (raw.tz !== undefined && typeof raw.tz !== 'string') throw new FieldError('tz', 'must be a zone name like Europe/Berlin');
@@ -165,12 +180,16 @@ export function checkJob(name: string, raw: RawJob, origin: string, kinds: JobKi
     return raw.seconds === true;
   });
   const schedule = attempt('schedule', () => {
-    if (typeof raw.schedule !== 'string' || raw.schedule.trim() === '') throw new FieldError('schedule', 'is required: a cron expression, a shorthand like @daily, or @every 4h');
+    if (typeof raw.schedule !== 'string' || raw.schedule.trim() === '')
+      throw new FieldError('schedule', 'is required: a cron expression, a shorthand like @daily, or @every 4h');
     return parseSchedule(raw.schedule, { ...(tz ? { tz } : {}), seconds: seconds ?? false });
   });
   const kind = attempt('helper', () => {
     if (typeof raw.helper !== 'string' || !kinds.names.includes(raw.helper)) {
-      throw new FieldError('helper', `${raw.helper === undefined ? 'is required' : `unknown helper ${JSON.stringify(raw.helper)}`}: one of ${kinds.names.join(', ')}`);
+      throw new FieldError(
+        'helper',
+        `${raw.helper === undefined ? 'is required' : `unknown helper ${JSON.stringify(raw.helper)}`}: one of ${kinds.names.join(', ')}`,
+      );
     }
     return raw.helper;
   });
@@ -188,11 +207,16 @@ export function checkJob(name: string, raw: RawJob, origin: string, kinds: JobKi
   const catchUp = attempt('catch-up', () => oneOf(raw['catch-up'], CATCH_UP_POLICIES, 'once', 'catch-up'));
   const maxRuntimeMs = attempt('max-runtime', () => duration(raw['max-runtime'], DEFAULT_MAX_RUNTIME_MS, 'max-runtime'));
   const startingDeadlineMs = attempt('starting-deadline', () =>
-    duration(raw['starting-deadline'], schedule ? Math.min(DEFAULT_STARTING_DEADLINE_MS, scheduleInterval(schedule)) : DEFAULT_STARTING_DEADLINE_MS, 'starting-deadline'),
+    duration(
+      raw['starting-deadline'],
+      schedule ? Math.min(DEFAULT_STARTING_DEADLINE_MS, scheduleInterval(schedule)) : DEFAULT_STARTING_DEADLINE_MS,
+      'starting-deadline',
+    ),
   );
   const jitterMs = attempt('jitter', () => duration(raw.jitter, 0, 'jitter'));
   const lock = attempt('lock', () => {
-    if (raw.lock !== undefined && (typeof raw.lock !== 'string' || !JOB_NAME.test(raw.lock))) throw new FieldError('lock', 'must be a name (letters, digits, ".", "_", "-")');
+    if (raw.lock !== undefined && (typeof raw.lock !== 'string' || !JOB_NAME.test(raw.lock)))
+      throw new FieldError('lock', 'must be a name (letters, digits, ".", "_", "-")');
     return raw.lock as string | undefined;
   });
   const webhook = attempt('webhook', () => url(raw.webhook, 'webhook'));

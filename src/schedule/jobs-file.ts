@@ -39,11 +39,13 @@ export function parseJobsFile(text: string, file: string, kinds: JobKindCatalog)
     };
   }
   const root = document.contents;
-  if (!isMap(root)) return { jobs: [], problems: [{ origin: file, job: '-', field: 'file', message: 'a schedule file is a mapping with a "jobs:" key' }] };
+  if (!isMap(root))
+    return { jobs: [], problems: [{ origin: file, job: '-', field: 'file', message: 'a schedule file is a mapping with a "jobs:" key' }] };
   const problems: JobProblem[] = [];
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '?';
-    if (!FILE_FIELDS.includes(key)) problems.push({ origin: at(pair.key as Node), job: '-', field: key, message: `unknown top-level key (known: ${FILE_FIELDS.join(', ')})` });
+    if (!FILE_FIELDS.includes(key))
+      problems.push({ origin: at(pair.key as Node), job: '-', field: key, message: `unknown top-level key (known: ${FILE_FIELDS.join(', ')})` });
   }
   const tzNode = root.get('tz', true);
   const tz = tzNode === undefined ? undefined : String((tzNode as { value?: unknown }).value ?? '');

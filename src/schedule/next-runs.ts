@@ -11,7 +11,15 @@ export interface NextRuns {
 }
 
 export function localTime(instant: Date, tz: string): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(instant);
+  return new Intl.DateTimeFormat('sv-SE', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(instant);
 }
 
 export function nextRuns(jobs: readonly JobSpec[], from: Date, count: number): NextRuns[] {
@@ -23,6 +31,11 @@ export function nextRuns(jobs: readonly JobSpec[], from: Date, count: number): N
       at = job.schedule.next(at);
       instants.push(new Date(at.getTime() + jitter));
     }
-    return { job: job.name, tz: job.schedule.tz, instants: instants.map((d) => d.toISOString()), local: instants.map((d) => localTime(d, job.schedule.tz)) };
+    return {
+      job: job.name,
+      tz: job.schedule.tz,
+      instants: instants.map((d) => d.toISOString()),
+      local: instants.map((d) => localTime(d, job.schedule.tz)),
+    };
   });
 }

@@ -21,7 +21,8 @@ export async function runJobNow(
 ): Promise<{ record: RunRecord; recorded: boolean; error?: DtoolError }> {
   const jobs: JobSpec[] = [...(await loadJobFiles(options.files, kinds, cwd))];
   if (!jobs.some((j) => j.name === options.job)) {
-    for (const container of (await deps.docker.listContainers({})).filter((c) => declaresJobs(c.labels))) jobs.push(...jobsFromLabels(container, kinds).jobs);
+    for (const container of (await deps.docker.listContainers({})).filter((c) => declaresJobs(c.labels)))
+      jobs.push(...jobsFromLabels(container, kinds).jobs);
   }
   const job = jobs.find((j) => j.name === options.job);
   if (!job) throw new NotFoundError(`no job named ${options.job}`, { hint: `declared jobs: ${jobs.map((j) => j.name).join(', ') || 'none'}` });
@@ -54,6 +55,8 @@ export async function runJobNow(
   } catch {
     // Held by a running scheduler, or no folder to write: the outcome is still printed.
   }
-  const error = outcome.ok ? undefined : new DtoolError('HELPER_FAILED', `job ${job.name}: ${outcome.summary}`, { details: outcome.outputTail ?? [] });
+  const error = outcome.ok
+    ? undefined
+    : new DtoolError('HELPER_FAILED', `job ${job.name}: ${outcome.summary}`, { details: outcome.outputTail ?? [] });
   return { record, recorded, ...(error ? { error } : {}) };
 }

@@ -168,13 +168,23 @@ export class Scheduler {
     for (const spec of jobs) {
       const existing = this.#jobs.get(spec.name);
       if (existing) {
-        const changed = existing.spec.schedule.expression !== spec.schedule.expression || existing.spec.schedule.tz !== spec.schedule.tz || existing.spec.jitterMs !== spec.jitterMs;
+        const changed =
+          existing.spec.schedule.expression !== spec.schedule.expression ||
+          existing.spec.schedule.tz !== spec.schedule.tz ||
+          existing.spec.jitterMs !== spec.jitterMs;
         existing.spec = spec;
         if (changed) existing.next = this.#instantAfter(spec, Math.max(now, existing.lastHandled));
         continue;
       }
       const last = this.#deps.state.lastInstant(spec.name)?.getTime();
-      const state: JobState = { spec, next: this.#instantAfter(spec, now), lastHandled: last ?? now, claims: new Map(), running: new Set(), waiting: 0 };
+      const state: JobState = {
+        spec,
+        next: this.#instantAfter(spec, now),
+        lastHandled: last ?? now,
+        claims: new Map(),
+        running: new Set(),
+        waiting: 0,
+      };
       this.#jobs.set(spec.name, state);
       if (last !== undefined && spec.catchUp === 'once') this.#catchUp(state, last, now);
     }
@@ -194,10 +204,21 @@ export class Scheduler {
       count++;
     }
     if (now - missed > state.spec.startingDeadlineMs) {
-      this.#skip(state, missed, 'missed', `${count} instant${count > 1 ? 's' : ''} missed while the scheduler was down; the latest is past its starting deadline`);
+      this.#skip(
+        state,
+        missed,
+        'missed',
+        `${count} instant${count > 1 ? 's' : ''} missed while the scheduler was down; the latest is past its starting deadline`,
+      );
       return;
     }
-    if (count > 1) this.#report(state, missed, 'missed', `${count - 1} earlier instant${count > 2 ? 's' : ''} missed while the scheduler was down; only the latest is made up`);
+    if (count > 1)
+      this.#report(
+        state,
+        missed,
+        'missed',
+        `${count - 1} earlier instant${count > 2 ? 's' : ''} missed while the scheduler was down; only the latest is made up`,
+      );
     void this.#dispatch(state, missed, 'catch-up');
   }
 
@@ -241,7 +262,13 @@ export class Scheduler {
         missed++;
       }
       state.next = this.#instantAfter(state.spec, Math.max(now, due));
-      if (missed > 0) this.#report(state, due, 'missed', `${missed} instant${missed > 1 ? 's' : ''} before it passed unseen (the clock jumped or the process was paused)`);
+      if (missed > 0)
+        this.#report(
+          state,
+          due,
+          'missed',
+          `${missed} instant${missed > 1 ? 's' : ''} before it passed unseen (the clock jumped or the process was paused)`,
+        );
       if (due <= state.lastHandled) continue;
       const late = now - due;
       const deadline = state.spec.catchUp === 'once' ? state.spec.startingDeadlineMs : Math.min(ON_TIME_MS, state.spec.startingDeadlineMs);
@@ -271,7 +298,13 @@ export class Scheduler {
       const claim = state.claims.get(instant) ?? this.#deps.claim(state.spec, new Date(instant)).catch(() => true);
       state.claims.delete(instant);
       if (!(await claim)) {
-        this.#deps.emit({ type: 'run.skip', job: state.spec, instant: new Date(instant).toISOString(), reason: 'claimed-elsewhere', detail: 'another scheduler runs this instant' });
+        this.#deps.emit({
+          type: 'run.skip',
+          job: state.spec,
+          instant: new Date(instant).toISOString(),
+          reason: 'claimed-elsewhere',
+          detail: 'another scheduler runs this instant',
+        });
         return;
       }
       void this.#deps.state.markInstant(state.spec.name, new Date(instant)).catch(() => {});
@@ -284,7 +317,13 @@ export class Scheduler {
           return;
         case 'queue':
           if (state.queued) {
-            this.#deps.emit({ type: 'run.skip', job: state.spec, instant: new Date(instant).toISOString(), reason: 'queue-full', detail: 'one run is already waiting' });
+            this.#deps.emit({
+              type: 'run.skip',
+              job: state.spec,
+              instant: new Date(instant).toISOString(),
+              reason: 'queue-full',
+              detail: 'one run is already waiting',
+            });
           } else {
             state.queued = { instant, trigger };
           }
@@ -312,7 +351,13 @@ export class Scheduler {
       if (this.#stopping) return;
       const late = this.#deps.now() - instant;
       if (trigger !== 'manual' && late > state.spec.startingDeadlineMs) {
-        this.#deps.emit({ type: 'run.skip', job: state.spec, instant: new Date(instant).toISOString(), reason: 'deadline', detail: `waited ${Math.round(late / 1000)}s for ${state.spec.lock ? `lock ${state.spec.lock} or ` : ''}a free slot` });
+        this.#deps.emit({
+          type: 'run.skip',
+          job: state.spec,
+          instant: new Date(instant).toISOString(),
+          reason: 'deadline',
+          detail: `waited ${Math.round(late / 1000)}s for ${state.spec.lock ? `lock ${state.spec.lock} or ` : ''}a free slot`,
+        });
         this.#unreserve(state);
         this.#release();
         return;
@@ -374,13 +419,21 @@ export class Scheduler {
     this.#deps.emit({ type: 'run.start', job: spec, record });
 
     const runtimeTimer = this.#deps.timers.setTimeout(() => this.#stopRun(run, 'timeout'), spec.maxRuntimeMs);
-    const stuckTimer = this.#deps.timers.setTimeout(() => {
-      if (run.released) return;
-      const stuck: RunRecord = { ...record, status: 'stuck', endedAt: new Date(this.#deps.now()).toISOString(), summary: 'did not stop after max-runtime and its grace period' };
-      this.#deps.emit({ type: 'run.stuck', job: spec, record: stuck });
-      void this.#deps.state.save(stuck).catch(() => {});
-      this.#finish(state, run);
-    }, spec.maxRuntimeMs + (this.#deps.stuckGraceMs ?? 30_000));
+    const stuckTimer = this.#deps.timers.setTimeout(
+      () => {
+        if (run.released) return;
+        const stuck: RunRecord = {
+          ...record,
+          status: 'stuck',
+          endedAt: new Date(this.#deps.now()).toISOString(),
+          summary: 'did not stop after max-runtime and its grace period',
+        };
+        this.#deps.emit({ type: 'run.stuck', job: spec, record: stuck });
+        void this.#deps.state.save(stuck).catch(() => {});
+        this.#finish(state, run);
+      },
+      spec.maxRuntimeMs + (this.#deps.stuckGraceMs ?? 30_000),
+    );
 
     const settle = (outcome: RunOutcome): void => {
       this.#deps.timers.clearTimeout(runtimeTimer);
@@ -390,7 +443,13 @@ export class Scheduler {
         return;
       }
       const status: RunStatus =
-        run.stopReason === 'timeout' ? 'timeout' : run.stopReason === 'shutdown' || run.stopReason === 'replaced' ? 'interrupted' : outcome.ok ? 'ok' : 'failed';
+        run.stopReason === 'timeout'
+          ? 'timeout'
+          : run.stopReason === 'shutdown' || run.stopReason === 'replaced'
+            ? 'interrupted'
+            : outcome.ok
+              ? 'ok'
+              : 'failed';
       const ended: RunRecord = {
         ...record,
         status,
@@ -425,7 +484,11 @@ export class Scheduler {
 
   #stopRun(run: ActiveRun, reason: NonNullable<ActiveRun['stopReason']>): void {
     run.stopReason ??= reason;
-    run.controller.abort(new Error(`run ${run.record.id} ${reason === 'timeout' ? 'exceeded its max-runtime' : reason === 'replaced' ? 'was replaced by a newer run' : 'stopped: the scheduler is shutting down'}`));
+    run.controller.abort(
+      new Error(
+        `run ${run.record.id} ${reason === 'timeout' ? 'exceeded its max-runtime' : reason === 'replaced' ? 'was replaced by a newer run' : 'stopped: the scheduler is shutting down'}`,
+      ),
+    );
   }
 
   /** Runs a job now, outside its schedule (still subject to overlap, its lock group and the cap). */

@@ -72,7 +72,9 @@ export async function loadJobFiles(files: readonly string[], kinds: JobRunner, c
     seen.set(job.name, job.origin);
   }
   if (problems.length > 0) {
-    throw new UsageError(`${problems.length} problem${problems.length > 1 ? 's' : ''} in the schedule; nothing was started`, { details: problems.map(formatProblem) });
+    throw new UsageError(`${problems.length} problem${problems.length > 1 ? 's' : ''} in the schedule; nothing was started`, {
+      details: problems.map(formatProblem),
+    });
   }
   return jobs;
 }
@@ -180,7 +182,8 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
       metrics.recordLabelError(message.split(':')[0]!);
     }
     labelProblems = messages;
-    const key = (list: readonly JobSpec[]) => JSON.stringify(list.map((j) => [j.name, j.schedule.expression, j.schedule.tz, j.kind, j.params, j.overlap, j.lock]));
+    const key = (list: readonly JobSpec[]) =>
+      JSON.stringify(list.map((j) => [j.name, j.schedule.expression, j.schedule.tz, j.kind, j.params, j.overlap, j.lock]));
     if (key(jobs) !== key(labelJobs)) {
       labelJobs = jobs;
       applyJobs();
@@ -193,7 +196,11 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
         ...parseListen(options.listen),
         metrics,
         ready: () => !signal.aborted,
-        status: () => ({ jobs: scheduler.jobs.map((j) => ({ name: j.name, next: scheduler.nextInstant(j.name) })), running: scheduler.running(), problems: labelProblems }),
+        status: () => ({
+          jobs: scheduler.jobs.map((j) => ({ name: j.name, next: scheduler.nextInstant(j.name) })),
+          running: scheduler.running(),
+          problems: labelProblems,
+        }),
       })
     : undefined;
   endpoint = server?.url;
@@ -210,7 +217,9 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
     timers.push(setInterval(() => void sweepClaims(deps.docker, new Date()).catch(() => {}), CLAIM_SWEEP_MS));
     void sweepClaims(deps.docker, new Date()).catch(() => {});
     log(`scheduler running: ${scheduler.jobs.length} job${scheduler.jobs.length === 1 ? '' : 's'}, state in ${stateDir}`);
-    await new Promise<void>((resolveStop) => (signal.aborted ? resolveStop() : signal.addEventListener('abort', () => resolveStop(), { once: true })));
+    await new Promise<void>((resolveStop) =>
+      signal.aborted ? resolveStop() : signal.addEventListener('abort', () => resolveStop(), { once: true }),
+    );
     log(`stopping: no new runs; running helpers get ${Math.round(options.graceMs / 1000)}s to finish`);
     await scheduler.stop(options.graceMs);
   } finally {

@@ -28,7 +28,14 @@ export interface SchedulerSnapshot {
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly endpoint?: string;
-  readonly jobs: readonly { readonly name: string; readonly origin: string; readonly kind: string; readonly schedule: string; readonly tz: string; readonly next?: string }[];
+  readonly jobs: readonly {
+    readonly name: string;
+    readonly origin: string;
+    readonly kind: string;
+    readonly schedule: string;
+    readonly tz: string;
+    readonly next?: string;
+  }[];
   readonly problems: readonly string[];
 }
 
@@ -56,7 +63,12 @@ export class FileStateStore implements StateStore {
     for (const state of await readJobStates(dir)) {
       const history = state.history.map((record) => {
         if (record.status !== 'running') return record;
-        const closed: RunRecord = { ...record, status: 'interrupted', endedAt: now().toISOString(), summary: 'the scheduler stopped while this run was going' };
+        const closed: RunRecord = {
+          ...record,
+          status: 'interrupted',
+          endedAt: now().toISOString(),
+          summary: 'the scheduler stopped while this run was going',
+        };
         interrupted.push(closed);
         return closed;
       });
@@ -98,7 +110,10 @@ export class FileStateStore implements StateStore {
   #write(job: string): Promise<void> {
     const previous = this.#writes.get(job) ?? Promise.resolve();
     const next = previous.then(() => writeFileAtomic(join(this.#dir, 'jobs', jobFileName(job)), `${JSON.stringify(this.#jobs.get(job), null, 2)}\n`));
-    this.#writes.set(job, next.catch(() => {}));
+    this.#writes.set(
+      job,
+      next.catch(() => {}),
+    );
     return next;
   }
 }

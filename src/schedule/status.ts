@@ -65,10 +65,23 @@ export function renderScheduleStatus(status: ScheduleStatus): string {
   ];
   const rows = [['JOB', 'SCHEDULE', 'NEXT', 'LAST', 'STATUS', 'FAILURES IN A ROW']];
   for (const job of status.jobs) {
-    rows.push([job.job, job.schedule ? `${job.schedule} (${job.tz})` : '-', job.next ?? '-', job.last?.instant ?? '-', job.last?.status ?? '-', String(job.consecutiveFailures)]);
+    rows.push([
+      job.job,
+      job.schedule ? `${job.schedule} (${job.tz})` : '-',
+      job.next ?? '-',
+      job.last?.instant ?? '-',
+      job.last?.status ?? '-',
+      String(job.consecutiveFailures),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of rows)
+    lines.push(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
   for (const problem of status.problems) lines.push(`problem: ${problem}`);
   return `${lines.join('\n')}\n`;
 }

@@ -139,7 +139,11 @@ function cronSchedule(expression: string, cron: string, tz: string, fields: read
   const matchesHour = (instant: Date): boolean => {
     // Whether cron-parser's candidate is at a wall-clock hour the expression names; if not,
     // it was pushed out of a skipped hour.
-    const hour = Number(wallClockFormat(tz).formatToParts(instant).find((p) => p.type === 'hour')!.value);
+    const hour = Number(
+      wallClockFormat(tz)
+        .formatToParts(instant)
+        .find((p) => p.type === 'hour')!.value,
+    );
     return parsed.fields.hour.values.includes(hour as never);
   };
   const nextAfter = (after: Date): Date => {
@@ -198,15 +202,25 @@ export function parseSchedule(expression: string, options: ScheduleOptions = {})
   }
   if (rest.startsWith('@')) {
     const cron = SHORTHANDS[rest];
-    if (!cron) throw new ScheduleError(`invalid schedule "${expression}": unknown shorthand ${rest} (use ${[...Object.keys(SHORTHANDS), '@every DURATION'].join(', ')})`, 'expression');
+    if (!cron)
+      throw new ScheduleError(
+        `invalid schedule "${expression}": unknown shorthand ${rest} (use ${[...Object.keys(SHORTHANDS), '@every DURATION'].join(', ')})`,
+        'expression',
+      );
     return cronSchedule(expression, cron, tz, FIELD_NAMES_5);
   }
   const fields = rest.split(/\s+/).filter(Boolean);
   if (fields.length === 6 && !options.seconds) {
-    throw new ScheduleError(`invalid schedule "${expression}": 6 fields means a leading seconds field; set seconds: true if that is meant`, 'expression');
+    throw new ScheduleError(
+      `invalid schedule "${expression}": 6 fields means a leading seconds field; set seconds: true if that is meant`,
+      'expression',
+    );
   }
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new ScheduleError(`invalid schedule "${expression}": expected 5 fields (minute hour day month weekday), got ${fields.length}`, 'expression');
+    throw new ScheduleError(
+      `invalid schedule "${expression}": expected 5 fields (minute hour day month weekday), got ${fields.length}`,
+      'expression',
+    );
   }
   return cronSchedule(expression, fields.join(' '), tz, fields.length === 6 ? FIELD_NAMES_6 : FIELD_NAMES_5);
 }

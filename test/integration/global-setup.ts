@@ -26,7 +26,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     await prune(deps);
     // Test servers are labelled by the tests, not by dtool: sweep them too.
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     if (ids.length) execFileSync('docker', ['rm', '-f', '-v', ...ids]);
   };
 }

@@ -59,7 +59,15 @@ export async function startMariaDb(
 
 /** Runs SQL as root over the server's socket (no password needed inside the container). */
 export async function sql(server: StartedTestContainer, statements: string, database?: string): Promise<string> {
-  const result = await server.exec(['mariadb', '--default-character-set=utf8mb4', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', statements]);
+  const result = await server.exec([
+    'mariadb',
+    '--default-character-set=utf8mb4',
+    '--batch',
+    '--skip-column-names',
+    ...(database ? [database] : []),
+    '-e',
+    statements,
+  ]);
   if (result.exitCode !== 0) throw new Error(`SQL failed (${result.exitCode}): ${result.output}`);
   return result.stdout;
 }
@@ -90,7 +98,11 @@ INSERT INTO other.numbers SELECT seq, CONCAT('n', seq) FROM seq_1_to_5000;
  * bug in those cannot hide in the checks made through it.
  */
 export async function connectTo(server: StartedTestContainer, password = ROOT_PASSWORD): Promise<Connection> {
-  const host = server.getNetworkNames().map((n) => server.getIpAddress(n)).find(Boolean) ?? server.getHost();
+  const host =
+    server
+      .getNetworkNames()
+      .map((n) => server.getIpAddress(n))
+      .find(Boolean) ?? server.getHost();
   return createConnection({ host, port: 3306, user: 'root', password, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true });
 }
 

@@ -101,10 +101,12 @@ export class FakeDocker implements DockerPort {
   async listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }) {
     this.#record('listContainers', filter);
     return this.labelled
-      .filter((c) => (filter.labels ?? []).every((l) => {
-        const [key, value] = l.split('=');
-        return key! in c.labels && (value === undefined || c.labels[key!] === value);
-      }))
+      .filter((c) =>
+        (filter.labels ?? []).every((l) => {
+          const [key, value] = l.split('=');
+          return key! in c.labels && (value === undefined || c.labels[key!] === value);
+        }),
+      )
       .map((c) => ({ id: c.name, name: c.name, state: 'running', labels: c.labels }));
   }
 
@@ -206,7 +208,10 @@ export interface FakeDeps extends Deps {
 export const TEST_OWNER: OwnerIdentity = { host: 'test-host', bootId: 'boot-1', pid: 4242, startTicks: '1000' };
 
 /** A process table where only the processes listed (pid → start ticks) exist. */
-export function fakeProcessTable(running: Readonly<Record<number, string>> = { [TEST_OWNER.pid]: TEST_OWNER.startTicks }, bootId = TEST_OWNER.bootId): ProcessTable {
+export function fakeProcessTable(
+  running: Readonly<Record<number, string>> = { [TEST_OWNER.pid]: TEST_OWNER.startTicks },
+  bootId = TEST_OWNER.bootId,
+): ProcessTable {
   return { bootId: () => bootId, startTicks: (pid) => running[pid] };
 }
 

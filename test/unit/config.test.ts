@@ -10,12 +10,29 @@ describe('resolveConfig', () => {
   });
 
   it('lets the file override defaults, env override the file, and flags override env', () => {
-    const file = { imagePrefix: 'from-file', baseImage: 'file-base', privilegedMode: 'capabilities', grants: ['docker-socket'], helperTimeoutMs: 1000 };
+    const file = {
+      imagePrefix: 'from-file',
+      baseImage: 'file-base',
+      privilegedMode: 'capabilities',
+      grants: ['docker-socket'],
+      helperTimeoutMs: 1000,
+    };
     const env = { DTOOL_IMAGE_PREFIX: 'from-env', DTOOL_PRIVILEGED_MODE: 'flag' };
     const flags = { imagePrefix: 'from-flags' };
 
-    expect(resolveConfig({ file })).toMatchObject({ imagePrefix: 'from-file', baseImage: 'file-base', privilegedMode: 'capabilities', grants: ['docker-socket'], helperTimeoutMs: 1000 });
-    expect(resolveConfig({ file, env })).toMatchObject({ imagePrefix: 'from-env', baseImage: 'file-base', privilegedMode: 'flag', grants: ['docker-socket'] });
+    expect(resolveConfig({ file })).toMatchObject({
+      imagePrefix: 'from-file',
+      baseImage: 'file-base',
+      privilegedMode: 'capabilities',
+      grants: ['docker-socket'],
+      helperTimeoutMs: 1000,
+    });
+    expect(resolveConfig({ file, env })).toMatchObject({
+      imagePrefix: 'from-env',
+      baseImage: 'file-base',
+      privilegedMode: 'flag',
+      grants: ['docker-socket'],
+    });
     expect(resolveConfig({ file, env, flags })).toMatchObject({ imagePrefix: 'from-flags', baseImage: 'file-base', privilegedMode: 'flag' });
     // Untouched settings keep their defaults all the way through.
     expect(resolveConfig({ file, env, flags }).imagesDir).toBe(DEFAULT_CONFIG.imagesDir);

@@ -30,7 +30,11 @@ function positive(value: string | undefined, flag: string, fallback: number): nu
 
 export function registerSchedule(program: Command, context: CommandContext): void {
   const schedule = program.command('schedule').description('run helpers on schedules: from schedule files and container labels');
-  const stateOption = (command: Command) => command.option('--state-dir <dir>', 'where run history is kept (default: $DTOOL_STATE_DIR, /var/lib/dtool/schedule as root, else ~/.local/state/dtool/schedule)');
+  const stateOption = (command: Command) =>
+    command.option(
+      '--state-dir <dir>',
+      'where run history is kept (default: $DTOOL_STATE_DIR, /var/lib/dtool/schedule as root, else ~/.local/state/dtool/schedule)',
+    );
 
   stateOption(
     schedule
@@ -95,13 +99,13 @@ export function registerSchedule(program: Command, context: CommandContext): voi
       context.io.stdout(table(rows));
     });
 
-  stateOption(schedule.command('status').description('jobs, next runs and recent history, from the state folder').option('--json', 'print as JSON')).action(
-    async (options: { stateDir?: string; json?: boolean }) => {
-      const { scheduleStatus, renderScheduleStatus } = await import('../../schedule/status.js');
-      const status = await scheduleStatus(options.stateDir ?? defaultStateDir(context.io.env));
-      context.io.stdout(options.json ? renderJson(status) : renderScheduleStatus(status));
-    },
-  );
+  stateOption(
+    schedule.command('status').description('jobs, next runs and recent history, from the state folder').option('--json', 'print as JSON'),
+  ).action(async (options: { stateDir?: string; json?: boolean }) => {
+    const { scheduleStatus, renderScheduleStatus } = await import('../../schedule/status.js');
+    const status = await scheduleStatus(options.stateDir ?? defaultStateDir(context.io.env));
+    context.io.stdout(options.json ? renderJson(status) : renderScheduleStatus(status));
+  });
 
   stateOption(
     schedule
@@ -113,8 +117,15 @@ export function registerSchedule(program: Command, context: CommandContext): voi
     const { runJobNow } = await import('../../schedule/run-now.js');
     const { createJobKinds } = await import('../../job-kinds.js');
     const deps = await context.deps(command);
-    const result = await runJobNow(deps, createJobKinds(context.io.cwd), { job: jobName, files, stateDir: options.stateDir ?? defaultStateDir(context.io.env) }, context.io.cwd);
-    context.io.stdout(`${result.record.job}: ${result.record.status} (${result.record.summary ?? ''})${result.recorded ? '' : ' [not recorded: another scheduler holds the state folder]'}\n`);
+    const result = await runJobNow(
+      deps,
+      createJobKinds(context.io.cwd),
+      { job: jobName, files, stateDir: options.stateDir ?? defaultStateDir(context.io.env) },
+      context.io.cwd,
+    );
+    context.io.stdout(
+      `${result.record.job}: ${result.record.status} (${result.record.summary ?? ''})${result.recorded ? '' : ' [not recorded: another scheduler holds the state folder]'}\n`,
+    );
     if (result.error) throw result.error;
   });
 }

@@ -48,7 +48,13 @@ export function logrotateHelperSpec(options: LogrotateHelperOptions): HelperRunS
     user: '0:0',
     volumesFrom: [options.container],
     mounts: [
-      { type: 'volume', source: stateVolumeName(options.container), target: STATE_DIR, readOnly: false, labels: { [LABEL_STATE]: 'logrotate', [LABEL_HELPER]: 'logrotate' } },
+      {
+        type: 'volume',
+        source: stateVolumeName(options.container),
+        target: STATE_DIR,
+        readOnly: false,
+        labels: { [LABEL_STATE]: 'logrotate', [LABEL_HELPER]: 'logrotate' },
+      },
     ],
     network: { mode: 'none' },
     capabilities: LOGROTATE_CAPABILITIES,

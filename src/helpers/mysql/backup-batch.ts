@@ -64,7 +64,10 @@ export function backupBatchSpec(jobs: readonly BatchJob[], options: BatchOptions
     command: ['dtool-backup-batch', '--parallel', String(options.parallel), `/run/secrets/${JOBS_SECRET}`],
     ...(options.user ? { user: options.user } : {}),
     mounts: jobs.map((job) => ({ type: 'bind', source: job.targetDir, target: `${OUT_MOUNT}/${job.name}`, readOnly: false })),
-    secrets: [{ name: JOBS_SECRET, content: `${jobLines.join('\n')}\n` }, ...jobs.map((job) => ({ name: `${job.name}.cnf`, content: job.clientCnf }))],
+    secrets: [
+      { name: JOBS_SECRET, content: `${jobLines.join('\n')}\n` },
+      ...jobs.map((job) => ({ name: `${job.name}.cnf`, content: job.clientCnf })),
+    ],
     network: options.network,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };

@@ -55,7 +55,10 @@ export function parsePositiveInt(value: string | number | undefined, flag: strin
 
 export function parseDatabaseList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new UsageError('--databases expects a comma-separated list of names');
   for (const name of names) {
     if (!DATABASE_NAME.test(name)) throw new UsageError(`invalid database name "${name}": use letters, digits, "_", "$" or "-"`);

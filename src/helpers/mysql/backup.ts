@@ -51,7 +51,10 @@ export interface BackupReport {
 async function nextFreeName(dir: string, make: (sequence: number) => string): Promise<string> {
   for (let sequence = 0; ; sequence++) {
     const name = make(sequence);
-    const exists = await stat(join(dir, name)).then(() => true, () => false);
+    const exists = await stat(join(dir, name)).then(
+      () => true,
+      () => false,
+    );
     if (!exists) return name;
   }
 }
@@ -113,7 +116,10 @@ async function removeLeftovers(deps: Deps, targetDir: string, target: string): P
   const leftovers = (await readdir(targetDir)).filter((name) => isLeftoverOf(target, name));
   for (const name of leftovers) await rm(join(targetDir, name), { recursive: true, force: true });
   if (leftovers.length > 0) {
-    deps.reporter({ type: 'warning', message: `${target}: removed ${leftovers.length} temp file${leftovers.length > 1 ? 's' : ''} of an earlier run that did not finish (${leftovers.join(', ')})` });
+    deps.reporter({
+      type: 'warning',
+      message: `${target}: removed ${leftovers.length} temp file${leftovers.length > 1 ? 's' : ''} of an earlier run that did not finish (${leftovers.join(', ')})`,
+    });
   }
   return leftovers;
 }
@@ -186,7 +192,12 @@ async function dumpGroup(
   for (const p of group) {
     const job = jobs.get(p.target.name);
     if (!job) {
-      outcomes.set(p, batch.exitCode !== 0 ? mysqlHelperError(batch, p.target.name) : new DtoolError('INTERNAL', `the batch helper did not report on ${p.target.name}`));
+      outcomes.set(
+        p,
+        batch.exitCode !== 0
+          ? mysqlHelperError(batch, p.target.name)
+          : new DtoolError('INTERNAL', `the batch helper did not report on ${p.target.name}`),
+      );
     } else if (job.exitCode !== 0) {
       outcomes.set(p, mysqlHelperError(job, p.target.name));
     } else {
@@ -222,7 +233,12 @@ async function finishTarget(
     await commitRename(tempPath, finalPath);
 
     const verify = params.verify
-      ? await verifyBackup(deps, { artifactPath: finalPath, source: target, credentials, ...(params.databases ? { databases: params.databases } : {}) })
+      ? await verifyBackup(deps, {
+          artifactPath: finalPath,
+          source: target,
+          credentials,
+          ...(params.databases ? { databases: params.databases } : {}),
+        })
       : undefined;
     if (verify && !verify.ok) {
       // No manifest: retention must not count this backup as good, nor restore trust it.
@@ -296,7 +312,9 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
   try {
     for (const group of groupByNetwork(ready)) {
       const outcomes = await dumpGroup(deps, params, credentials, image, group);
-      await mapConcurrent(group, params.concurrency, async (p) => finished.set(p, await finishTarget(deps, params, credentials, p, outcomes.get(p)!)));
+      await mapConcurrent(group, params.concurrency, async (p) =>
+        finished.set(p, await finishTarget(deps, params, credentials, p, outcomes.get(p)!)),
+      );
     }
   } finally {
     for (const p of ready) await p.lock[Symbol.asyncDispose]();
@@ -325,5 +343,8 @@ export function backupReportError(report: BackupReport): DtoolError | undefined 
       ...(only.error?.hint ? { hint: only.error.hint } : {}),
     });
   }
-  return new PartialFailureError(failed.map((t) => t.target), report.targets.length);
+  return new PartialFailureError(
+    failed.map((t) => t.target),
+    report.targets.length,
+  );
 }

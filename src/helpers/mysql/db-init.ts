@@ -49,10 +49,7 @@ export interface RawDbInitOptions {
   readonly seed?: readonly string[];
 }
 
-export function parseDbInitParams(
-  raw: RawDbInitOptions,
-  cwd: string,
-): DbInitParams {
+export function parseDbInitParams(raw: RawDbInitOptions, cwd: string): DbInitParams {
   if (!raw.database) throw new UsageError('--database NAME is required');
   if (!IDENTIFIER.test(raw.database) || raw.database.startsWith('_dtool')) {
     throw new UsageError(`invalid database name "${raw.database}": use up to 64 letters, digits, "_", "$" or "-"`);
@@ -105,10 +102,7 @@ const KEEP_BACKSLASH_ESCAPES = "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mod
 /** Pure: the idempotent statements that bring a server to the declared state, ending with the applied-seeds listing. */
 export function ensureSql(options: { database: string; user?: string; password?: string; rootPassword?: string }): string {
   const db = quoteIdentifier(options.database);
-  const lines = [
-    KEEP_BACKSLASH_ESCAPES,
-    `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
-  ];
+  const lines = [KEEP_BACKSLASH_ESCAPES, `CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`];
   if (options.user && options.password !== undefined) {
     const account = `${quoteString(options.user)}@'%'`;
     lines.push(
@@ -216,14 +210,21 @@ async function linkRunner(deps: Deps, link: LinkSpec, credentials: Credentials):
   const clientCnf = clientCnfFor(credentials, target.host);
   return {
     targetName: target.name,
-    run: async (sqlFiles) => (await runMysqlTool(deps, {
-      helper: 'mysql-db-init',
-      image,
-      command: ['dtool-sql', ...sqlFiles.map((f) => `/run/secrets/${f.name}`)],
-      ...asHostUser(),
-      secrets: [{ name: 'client.cnf', content: clientCnf }, ...sqlFiles],
-      network: target.network,
-    }, target.name)).stdout,
+    run: async (sqlFiles) =>
+      (
+        await runMysqlTool(
+          deps,
+          {
+            helper: 'mysql-db-init',
+            image,
+            command: ['dtool-sql', ...sqlFiles.map((f) => `/run/secrets/${f.name}`)],
+            ...asHostUser(),
+            secrets: [{ name: 'client.cnf', content: clientCnf }, ...sqlFiles],
+            network: target.network,
+          },
+          target.name,
+        )
+      ).stdout,
   };
 }
 
@@ -231,17 +232,24 @@ async function datadirRunner(deps: Deps, volume: string): Promise<SqlRunner> {
   const { reference: image } = await deps.images.ensure(MARIADB_IMAGE);
   return {
     targetName: `volume ${volume}`,
-    run: async (sqlFiles) => (await runMysqlTool(deps, {
-      helper: 'mariadb-datadir-init',
-      image,
-      entrypoint: ['dtool-datadir-init'],
-      command: sqlFiles.map((f) => `/run/secrets/${f.name}`),
-      mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }],
-      secrets: [...sqlFiles],
-      tmpfs: ['/run/mysqld'],
-      capabilities: SERVER_CAPABILITIES,
-      network: { mode: 'none' },
-    }, `volume ${volume}`)).stdout,
+    run: async (sqlFiles) =>
+      (
+        await runMysqlTool(
+          deps,
+          {
+            helper: 'mariadb-datadir-init',
+            image,
+            entrypoint: ['dtool-datadir-init'],
+            command: sqlFiles.map((f) => `/run/secrets/${f.name}`),
+            mounts: [{ type: 'volume', source: volume, target: '/var/lib/mysql', readOnly: false }],
+            secrets: [...sqlFiles],
+            tmpfs: ['/run/mysqld'],
+            capabilities: SERVER_CAPABILITIES,
+            network: { mode: 'none' },
+          },
+          `volume ${volume}`,
+        )
+      ).stdout,
   };
 }
 

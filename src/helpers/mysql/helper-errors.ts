@@ -2,13 +2,7 @@
  * The mysql-tools scripts exit with documented codes (images/mysql-tools/lib.sh); this maps
  * them to dtool's errors, so callers branch on codes, never on message text.
  */
-import {
-  CredentialsError,
-  DtoolError,
-  HelperFailedError,
-  NoSpaceError,
-  VerifyFailedError,
-} from '../../errors.js';
+import { CredentialsError, DtoolError, HelperFailedError, NoSpaceError, VerifyFailedError } from '../../errors.js';
 import { lastLines } from '../../docker/streams.js';
 import type { HelperResult } from '../../core/helper-spec.js';
 

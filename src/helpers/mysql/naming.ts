@@ -14,7 +14,10 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 
 /** `2026-11-22T15:30:00.123Z` → `20261122T153000Z`. */
 export function utcStamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 export function parseUtcStamp(stamp: string): Date | undefined {

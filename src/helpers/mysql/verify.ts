@@ -48,7 +48,8 @@ export function compareChecksums(source: readonly TableChecksum[], restored: rea
     const copy = restoredByName.get(table.table);
     if (!copy) mismatches.push({ table: table.table, reason: 'missing from the restored copy' });
     else if (copy.rows !== table.rows) mismatches.push({ table: table.table, reason: `rows: source ${table.rows}, restored ${copy.rows}` });
-    else if (copy.checksum !== table.checksum) mismatches.push({ table: table.table, reason: `checksum: source ${table.checksum}, restored ${copy.checksum}` });
+    else if (copy.checksum !== table.checksum)
+      mismatches.push({ table: table.table, reason: `checksum: source ${table.checksum}, restored ${copy.checksum}` });
     restoredByName.delete(table.table);
   }
   for (const extra of restoredByName.keys()) mismatches.push({ table: extra, reason: 'not in the source' });
@@ -59,7 +60,10 @@ export function compareChecksums(source: readonly TableChecksum[], restored: rea
     mismatches,
     summary: ok
       ? `${source.length} tables match (rows and CHECKSUM TABLE)`
-      : `${mismatches.length} difference${mismatches.length > 1 ? 's' : ''} across ${source.length} source tables: ${mismatches.slice(0, 3).map((m) => `${m.table} (${m.reason})`).join('; ')}`,
+      : `${mismatches.length} difference${mismatches.length > 1 ? 's' : ''} across ${source.length} source tables: ${mismatches
+          .slice(0, 3)
+          .map((m) => `${m.table} (${m.reason})`)
+          .join('; ')}`,
   };
 }
 
@@ -105,7 +109,12 @@ export const SERVER_READY = /ready for connections\.\r?\nVersion: [^\n]*port: 33
 
 export async function verifyBackup(
   deps: Deps,
-  options: { readonly artifactPath: string; readonly source: ResolvedTarget; readonly credentials: Credentials; readonly databases?: readonly string[] },
+  options: {
+    readonly artifactPath: string;
+    readonly source: ResolvedTarget;
+    readonly credentials: Credentials;
+    readonly databases?: readonly string[];
+  },
 ): Promise<VerifyReport> {
   const started = deps.clock.now().getTime();
   const { reference: serverImage } = await deps.images.ensure(MARIADB_IMAGE);

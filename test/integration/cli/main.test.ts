@@ -21,7 +21,10 @@ function dtool(args: string[]) {
 beforeAll(async () => {
   server = await startMariaDb();
   name = server.getName().replace(/^\//, '');
-  await sql(server, `CREATE DATABASE load_test; CREATE TABLE load_test.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(2000)); USE load_test; INSERT INTO t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;`);
+  await sql(
+    server,
+    `CREATE DATABASE load_test; CREATE TABLE load_test.t (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(2000)); USE load_test; INSERT INTO t (pad) SELECT REPEAT(MD5(seq), 60) FROM seq_1_to_150000;`,
+  );
   dir = await tempDir();
   credentials = await rootCredentials(dir);
 });
@@ -32,7 +35,18 @@ afterAll(async () => {
 
 describe('dtool CLI', () => {
   it('backup --json prints one report and exits 0', async () => {
-    const result = await dtool(['backup', '--link', `${name}:db`, '--out', join(dir, 'ok'), '--credentials', credentials, '--databases', 'mysql', '--json']);
+    const result = await dtool([
+      'backup',
+      '--link',
+      `${name}:db`,
+      '--out',
+      join(dir, 'ok'),
+      '--credentials',
+      credentials,
+      '--databases',
+      'mysql',
+      '--json',
+    ]);
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.ok).toBe(true);
@@ -53,14 +67,30 @@ describe('dtool CLI', () => {
     const denied = await dtool(['backup', '--link', name, '--out', join(dir, 'y'), '--credentials', wrong]);
     expect(denied.exitCode).toBe(EXIT_CODES.CREDENTIALS);
 
-    const partial = await dtool(['backup', '--link', `${name}:good`, '--link', 'no-such-thing', '--databases', 'mysql', '--out', join(dir, 'z'), '--credentials', credentials, '--concurrency', '2']);
+    const partial = await dtool([
+      'backup',
+      '--link',
+      `${name}:good`,
+      '--link',
+      'no-such-thing',
+      '--databases',
+      'mysql',
+      '--out',
+      join(dir, 'z'),
+      '--credentials',
+      credentials,
+      '--concurrency',
+      '2',
+    ]);
     expect(partial.exitCode).toBe(EXIT_CODES.PARTIAL_FAILURE);
     expect(await listFolder(join(dir, 'z', 'good'))).toHaveLength(2);
   });
 
   it('Ctrl-C during a backup stops the helper, removes it and the temp file, and exits 130', async () => {
     const out = join(dir, 'interrupted');
-    const child = execa('node', [CLI, 'backup', '--link', `${name}:db`, '--out', out, '--credentials', credentials, '--compress', 'none'], { reject: false });
+    const child = execa('node', [CLI, 'backup', '--link', `${name}:db`, '--out', out, '--credentials', credentials, '--compress', 'none'], {
+      reject: false,
+    });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const files = await listFolder(join(out, 'db')).catch(() => []);

@@ -29,7 +29,12 @@ function startCli(args: readonly string[]): CliRun {
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+  }));
   return { child, exited };
 }
 
@@ -46,7 +51,9 @@ async function pollUntil<T>(probe: () => Promise<T> | T, done: (value: T) => boo
 
 /** dtool helper containers of one helper kind, running or not. */
 function helpers(helper: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 describe('crash safety of the real CLI', () => {
@@ -58,7 +65,10 @@ describe('crash safety of the real CLI', () => {
 
   beforeAll(async () => {
     server = await startMariaDb();
-    await sql(server, 'CREATE DATABASE shop; USE shop; CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40)); INSERT INTO customers SELECT seq, CONCAT("c", seq) FROM seq_1_to_1000;');
+    await sql(
+      server,
+      'CREATE DATABASE shop; USE shop; CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40)); INSERT INTO customers SELECT seq, CONCAT("c", seq) FROM seq_1_to_1000;',
+    );
     locker = await connectTo(server);
     dir = await tempDir();
     credentials = await rootCredentials(dir);
@@ -74,9 +84,17 @@ describe('crash safety of the real CLI', () => {
     // for as long as this test wants: run A holds the target's lock all that time.
     await locker.query('LOCK TABLES shop.customers WRITE');
     const first = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
-    const blocked = await pollUntil(() => helpers('mysql-backup'), (ids) => ids.length === 1, 60_000);
+    const blocked = await pollUntil(
+      () => helpers('mysql-backup'),
+      (ids) => ids.length === 1,
+      60_000,
+    );
     expect(blocked).toHaveLength(1);
-    const tempFiles = await pollUntil(async () => (await readdir(join(out, 'crashdb')).catch(() => [])).filter((f) => f.endsWith('.tmp')), (f) => f.length > 0, 30_000);
+    const tempFiles = await pollUntil(
+      async () => (await readdir(join(out, 'crashdb')).catch(() => [])).filter((f) => f.endsWith('.tmp')),
+      (f) => f.length > 0,
+      30_000,
+    );
     expect(tempFiles).toHaveLength(1);
 
     // Run B waits for the target; it can only get it when A is gone.
@@ -87,7 +105,11 @@ describe('crash safety of the real CLI', () => {
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     // A's helper stops (its stdin closed) and the engine removes it; nobody runs prune.
-    const leftOfFirst = await pollUntil(() => helpers('mysql-backup').filter((id) => blocked.includes(id)), (ids) => ids.length === 0, 30_000);
+    const leftOfFirst = await pollUntil(
+      () => helpers('mysql-backup').filter((id) => blocked.includes(id)),
+      (ids) => ids.length === 0,
+      30_000,
+    );
     expect(leftOfFirst).toEqual([]);
 
     await locker.query('UNLOCK TABLES');
@@ -99,7 +121,9 @@ describe('crash safety of the real CLI', () => {
     // A's helper removed its own temp file when it was stopped; nothing is left but B's backup.
     const files = (await readdir(join(out, 'crashdb'))).sort();
     expect(files.filter((f) => f.includes('.tmp'))).toEqual([]);
-    expect(files).toEqual(['.dtool.lock', report.targets[0]!.file.split('/').at(-1)!, `${report.targets[0]!.file.split('/').at(-1)!}.manifest.json`].sort());
+    expect(files).toEqual(
+      ['.dtool.lock', report.targets[0]!.file.split('/').at(-1)!, `${report.targets[0]!.file.split('/').at(-1)!}.manifest.json`].sort(),
+    );
     expect(helpers('mysql-backup')).toEqual([]);
   });
 
@@ -107,8 +131,16 @@ describe('crash safety of the real CLI', () => {
     const out = join(dir, 'out2');
     await locker.query('LOCK TABLES shop.customers WRITE');
     const first = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
-    const [helper] = await pollUntil(() => helpers('mysql-backup'), (ids) => ids.length === 1, 60_000);
-    const [temp] = await pollUntil(async () => (await readdir(join(out, 'crashdb')).catch(() => [])).filter((f) => f.endsWith('.tmp')), (f) => f.length > 0, 30_000);
+    const [helper] = await pollUntil(
+      () => helpers('mysql-backup'),
+      (ids) => ids.length === 1,
+      60_000,
+    );
+    const [temp] = await pollUntil(
+      async () => (await readdir(join(out, 'crashdb')).catch(() => [])).filter((f) => f.endsWith('.tmp')),
+      (f) => f.length > 0,
+      30_000,
+    );
     // As if the machine lost power: neither the helper nor dtool gets to clean up. dtool is
     // frozen first, so that it cannot react to its helper's death.
     first.child.kill('SIGSTOP');
@@ -126,13 +158,18 @@ describe('crash safety of the real CLI', () => {
     expect((await readdir(join(out, 'crashdb'))).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
-  it('every start sweeps helpers whose owner is gone, and leaves a live owner\'s alone', async () => {
-    const image = (server as unknown as { image?: string }).image ?? execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', server.getId()], { encoding: 'utf8' }).trim();
+  it("every start sweeps helpers whose owner is gone, and leaves a live owner's alone", async () => {
+    const image =
+      (server as unknown as { image?: string }).image ??
+      execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', server.getId()], { encoding: 'utf8' }).trim();
     const deadPid = spawn(process.execPath, ['-e', '']).pid!;
     await new Promise((resolve) => setTimeout(resolve, 300));
     const me = currentOwner();
     const run = (name: string, owner: typeof me) => {
-      const labels = Object.entries({ ...helperLabels('sweep-probe', name, DTOOL_VERSION, owner), [TEST_LABEL]: 'true' }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      const labels = Object.entries({ ...helperLabels('sweep-probe', name, DTOOL_VERSION, owner), [TEST_LABEL]: 'true' }).flatMap(([k, v]) => [
+        '--label',
+        `${k}=${v}`,
+      ]);
       execFileSync('docker', ['run', '-d', '--name', `dtool-sweep-${name}-${process.pid}`, ...labels, '--entrypoint', 'sleep', image, '600']);
     };
     run('orphan', { ...me, pid: deadPid, startTicks: '1' });

@@ -25,7 +25,10 @@ describe('images', () => {
     const second = await deps.images.build('hello');
     expect(second).toMatchObject({ reference: first.reference, cached: true });
 
-    await writeFile(join(imagesDir, 'hello', 'Dockerfile'), `ARG BASE=debian:bookworm-slim\nFROM \${BASE}\nRUN echo changed-${process.pid} > /hello\n`);
+    await writeFile(
+      join(imagesDir, 'hello', 'Dockerfile'),
+      `ARG BASE=debian:bookworm-slim\nFROM \${BASE}\nRUN echo changed-${process.pid} > /hello\n`,
+    );
     const changed = await deps.images.build('hello');
     expect(changed.reference).not.toBe(first.reference);
     docker('rmi', '-f', first.reference, changed.reference, 'dtool-it/hello:latest');

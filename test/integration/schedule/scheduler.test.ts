@@ -39,8 +39,12 @@ async function until(probe: () => boolean | Promise<boolean>, limitMs: number): 
   return probe();
 }
 
-const starts = (log: string, job: string): string[] => [...log.matchAll(new RegExp(`job=${job.replace(/\./g, '\\.')} run=\\S+ start instant=(\\S+)`, 'g'))].map((m) => m[1]!);
-const helpers = (helper: string) => execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+const starts = (log: string, job: string): string[] =>
+  [...log.matchAll(new RegExp(`job=${job.replace(/\./g, '\\.')} run=\\S+ start instant=(\\S+)`, 'g'))].map((m) => m[1]!);
+const helpers = (helper: string) =>
+  execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 
 describe('dtool schedule run', () => {
   let server: StartedTestContainer;
@@ -80,7 +84,12 @@ describe('dtool schedule run', () => {
       expect(await until(() => starts(first.log(), 'tick').length + starts(second.log(), 'tick').length >= 4, 60_000)).toBe(true);
       const endpoint = /health and metrics on (http:\/\/\S+)/.exec(first.log())?.[1];
       expect(endpoint).toBeDefined();
-      expect(await until(async () => /dtool_schedule_runs_total\{job="tick",outcome="ok"\} [1-9]/.test(await (await fetch(`${endpoint}/metrics`)).text()), 30_000)).toBe(true);
+      expect(
+        await until(
+          async () => /dtool_schedule_runs_total\{job="tick",outcome="ok"\} [1-9]/.test(await (await fetch(`${endpoint}/metrics`)).text()),
+          30_000,
+        ),
+      ).toBe(true);
       expect((await fetch(`${endpoint}/healthz`)).status).toBe(200);
     } finally {
       first.child.kill('SIGTERM');
@@ -97,11 +106,16 @@ describe('dtool schedule run', () => {
 
   it('SIGKILL with a job running leaves no helper, and the restarted scheduler records the run as interrupted', async () => {
     const state = join(dir, 'state-kill');
-    const file = await scheduleFile('blocking.yaml', { schedule: '@every 2s', 'max-runtime': '10m', with: { link: [`${name}:blocked`], out: join(dir, 'kill'), credentials } });
+    const file = await scheduleFile('blocking.yaml', {
+      schedule: '@every 2s',
+      'max-runtime': '10m',
+      with: { link: [`${name}:blocked`], out: join(dir, 'kill'), credentials },
+    });
     await locker.query('LOCK TABLES shop.items WRITE');
     const scheduler = dtool(['schedule', 'run', file, '--state-dir', state, '--no-labels']);
     // Killed while its helper is running (blocked on the table lock), not while it is being created.
-    const running = () => execFileSync('docker', ['ps', '-q', '--filter', 'label=dtool.helper=mysql-backup', '--filter', 'status=running'], { encoding: 'utf8' }).trim();
+    const running = () =>
+      execFileSync('docker', ['ps', '-q', '--filter', 'label=dtool.helper=mysql-backup', '--filter', 'status=running'], { encoding: 'utf8' }).trim();
     expect(await until(() => running() !== '', 60_000)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 500));
     scheduler.child.kill('SIGKILL');
@@ -162,6 +176,8 @@ describe('dtool schedule run', () => {
 
   it('labels every helper it runs, so nothing is left of it', () => {
     expect(helpers('mysql-backup')).toEqual([]);
-    expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`, '--filter', 'status=exited'], { encoding: 'utf8' }).trim()).toBe('');
+    expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`, '--filter', 'status=exited'], { encoding: 'utf8' }).trim()).toBe(
+      '',
+    );
   });
 });

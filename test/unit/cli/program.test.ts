@@ -92,7 +92,8 @@ describe('runCli', () => {
       (await usageErrorOf(runCli(['--allow', 'root', 'backup', '--link', 'db', '--out', '/b', '--credentials', '/c'], cli.context))).message,
     ).toMatch(/--allow: unknown privilege "root"/);
     expect(
-      (await usageErrorOf(runCli(['--privileged-mode', 'maybe', 'backup', '--link', 'db', '--out', '/b', '--credentials', '/c'], cli.context))).message,
+      (await usageErrorOf(runCli(['--privileged-mode', 'maybe', 'backup', '--link', 'db', '--out', '/b', '--credentials', '/c'], cli.context)))
+        .message,
     ).toBe('--privileged-mode must be flag or capabilities, not "maybe"');
     expect(cli.docker.calls).toEqual([]);
   });
@@ -106,7 +107,9 @@ describe('runCli', () => {
 
   it("lets a command's own error through with its code, not as a usage error", async () => {
     const cli = fakeCli();
-    const error = await runCli(['restore', '--link', 'db', '--from', '/nonexistent/db.sql', '--credentials', '/c'], cli.context).catch((e: unknown) => e);
+    const error = await runCli(['restore', '--link', 'db', '--from', '/nonexistent/db.sql', '--credentials', '/c'], cli.context).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'backup file /nonexistent/db.sql does not exist' });
     expect(exitCodeFor(error)).toBe(4);

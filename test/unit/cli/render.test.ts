@@ -30,13 +30,21 @@ describe('table', () => {
   });
 
   it('leaves no trailing spaces when the last cell is empty', () => {
-    expect(table([['A', 'B'], ['long-a', '']])).toBe('A       B\nlong-a\n');
+    expect(
+      table([
+        ['A', 'B'],
+        ['long-a', ''],
+      ]),
+    ).toBe('A       B\nlong-a\n');
   });
 });
 
 describe('renderError', () => {
   it('shows the message, each detail line and the hint', () => {
-    const error = new UsageError('--out /x is not writable (EACCES)', { details: ['first', 'second'], hint: 'choose a directory this user can write to' });
+    const error = new UsageError('--out /x is not writable (EACCES)', {
+      details: ['first', 'second'],
+      hint: 'choose a directory this user can write to',
+    });
     expect(renderError(error)).toBe(
       'dtool: --out /x is not writable (EACCES)\n  | first\n  | second\n  hint: choose a directory this user can write to\n',
     );
@@ -47,7 +55,13 @@ describe('renderError', () => {
   });
 
   it('shows the capped stderr tail of a failed helper', () => {
-    const rendered = renderError(new HelperFailedError('mysql-backup', 5, Array.from({ length: 25 }, (_, i) => `e${i}`)));
+    const rendered = renderError(
+      new HelperFailedError(
+        'mysql-backup',
+        5,
+        Array.from({ length: 25 }, (_, i) => `e${i}`),
+      ),
+    );
     expect(rendered.split('\n').filter((l) => l.startsWith('  | '))).toHaveLength(20);
     expect(rendered).toContain('  | e24\n');
     expect(rendered).not.toContain('  | e4\n');
@@ -61,8 +75,23 @@ describe('renderBackupReport', () => {
       startedAt: '',
       finishedAt: '',
       targets: [
-        { target: 'db', container: 'm1', status: 'ok', file: '/b/db/db-1.sql.zst', bytes: 2048, seconds: 1.25, pruned: ['db-0.sql.zst'], verify: { ok: true, tables: 4, mismatches: [], summary: '', seconds: 1 } },
-        { target: 'crm', container: 'm2', status: 'failed', seconds: 0.5, error: { code: 'CREDENTIALS', message: 'access denied by crm', details: [] } },
+        {
+          target: 'db',
+          container: 'm1',
+          status: 'ok',
+          file: '/b/db/db-1.sql.zst',
+          bytes: 2048,
+          seconds: 1.25,
+          pruned: ['db-0.sql.zst'],
+          verify: { ok: true, tables: 4, mismatches: [], summary: '', seconds: 1 },
+        },
+        {
+          target: 'crm',
+          container: 'm2',
+          status: 'failed',
+          seconds: 0.5,
+          error: { code: 'CREDENTIALS', message: 'access denied by crm', details: [] },
+        },
       ],
     });
     expect(text.split('\n')).toEqual([

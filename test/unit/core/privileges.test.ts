@@ -9,7 +9,9 @@ describe('assertGranted', () => {
   });
 
   it('passes when every declared privilege is granted', () => {
-    expect(() => assertGranted({ helper: 'dind', privileges: ['privileged', 'docker-socket'] }, new Set(['docker-socket', 'privileged']))).not.toThrow();
+    expect(() =>
+      assertGranted({ helper: 'dind', privileges: ['privileged', 'docker-socket'] }, new Set(['docker-socket', 'privileged'])),
+    ).not.toThrow();
   });
 
   it('fails with the flag that would allow each missing privilege', () => {
@@ -32,7 +34,7 @@ describe('assertGranted', () => {
 });
 
 describe('privilege constants', () => {
-  it('lists the engine\'s default read-only /proc paths', () => {
+  it("lists the engine's default read-only /proc paths", () => {
     expect(DEFAULT_READONLY_PATHS).toEqual(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
   });
 

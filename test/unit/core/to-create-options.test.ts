@@ -7,7 +7,15 @@ const OWNER = { host: 'host-a', bootId: 'boot-a', pid: 77, startTicks: '123' };
 const OWNER_LABELS = { 'dtool.owner.host': 'host-a', 'dtool.owner.boot-id': 'boot-a', 'dtool.owner.pid': '77', 'dtool.owner.start-ticks': '123' };
 const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1', ...OWNER_LABELS };
 /** Every guarded helper: stdin held open by dtool, the guard told to watch it. */
-const GUARDED = { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: true, StdinOnce: true, Env: ['DTOOL_GUARD=stdin'] };
+const GUARDED = {
+  AttachStdin: true,
+  AttachStdout: true,
+  AttachStderr: true,
+  Tty: false,
+  OpenStdin: true,
+  StdinOnce: true,
+  Env: ['DTOOL_GUARD=stdin'],
+};
 const TMPFS = 'rw,nosuid,nodev,size=256m';
 
 function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretFiles?: Record<string, string> } = {}): CreateContext {
@@ -125,7 +133,9 @@ describe('toCreateOptions: secrets', () => {
 
   it('mounts each secret read-only at /run/secrets/<name> from its host file', () => {
     const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/dtool-secrets-x/client.cnf' } }));
-    expect(options.HostConfig.Mounts).toEqual([{ Type: 'bind', Source: '/tmp/dtool-secrets-x/client.cnf', Target: '/run/secrets/client.cnf', ReadOnly: true }]);
+    expect(options.HostConfig.Mounts).toEqual([
+      { Type: 'bind', Source: '/tmp/dtool-secrets-x/client.cnf', Target: '/run/secrets/client.cnf', ReadOnly: true },
+    ]);
   });
 
   it('never puts the secret content into the options', () => {

@@ -4,14 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { secretDirOwner, writeSecretFiles } from '../../../src/host/secret-files.js';
 import { TEST_OWNER } from '../../support/fake-docker.js';
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 describe('writeSecretFiles', () => {
   it('writes each secret to a 0400 file in a private 0700 directory', async () => {
-    await using files = await writeSecretFiles([
-      { name: 'client.cnf', content: '[client]\npassword="x"\n' },
-      { name: 'root-password', content: 'r00t' },
-    ], TEST_OWNER);
+    await using files = await writeSecretFiles(
+      [
+        { name: 'client.cnf', content: '[client]\npassword="x"\n' },
+        { name: 'root-password', content: 'r00t' },
+      ],
+      TEST_OWNER,
+    );
     const cnf = files.paths['client.cnf']!;
     const root = files.paths['root-password']!;
     expect(dirname(cnf)).toBe(dirname(root));
@@ -57,6 +64,14 @@ describe('writeSecretFiles', () => {
   });
 
   it('refuses two secrets with one name', async () => {
-    await expect(writeSecretFiles([{ name: 's', content: 'a' }, { name: 's', content: 'b' }], TEST_OWNER)).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(
+      writeSecretFiles(
+        [
+          { name: 's', content: 'a' },
+          { name: 's', content: 'b' },
+        ],
+        TEST_OWNER,
+      ),
+    ).rejects.toMatchObject({ code: 'EEXIST' });
   });
 });

@@ -41,9 +41,11 @@ describe('mapConcurrent', () => {
   });
 
   it('rejects when a task rejects', async () => {
-    await expect(mapConcurrent([1, 2], 2, async (i) => {
-      if (i === 2) throw new Error('task 2 failed');
-      return i;
-    })).rejects.toThrow('task 2 failed');
+    await expect(
+      mapConcurrent([1, 2], 2, async (i) => {
+        if (i === 2) throw new Error('task 2 failed');
+        return i;
+      }),
+    ).rejects.toThrow('task 2 failed');
   });
 });

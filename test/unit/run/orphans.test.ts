@@ -31,7 +31,9 @@ describe('sweepOrphans', () => {
     const report = await sweepOrphans(deps, { secretsDir });
     expect(report.containers).toEqual(['dead-owner', 'reused-pid', 'old-boot']);
     expect(deps.docker.removed).toEqual(['dead-owner', 'reused-pid', 'old-boot']);
-    expect(deps.events).toEqual([{ type: 'warning', message: 'removed 3 helper containers (dead-owner, reused-pid, old-boot) left by dtool runs that are gone' }]);
+    expect(deps.events).toEqual([
+      { type: 'warning', message: 'removed 3 helper containers (dead-owner, reused-pid, old-boot) left by dtool runs that are gone' },
+    ]);
   });
 
   it("removes a dead owner's secret folders, never a live one's nor other files", async () => {

@@ -12,7 +12,11 @@ const spec: HelperRunSpec = {
   secrets: [{ name: 'client.cnf', content: '[client]\npassword="top-secret"\n' }],
 };
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 function setup(run: ScriptedRun, options: Parameters<typeof fakeDeps>[0] = {}) {
   const docker = new FakeDocker().script(run);

@@ -8,7 +8,8 @@ import { FakeDocker } from '../../support/fake-docker.js';
 class NamingDocker extends FakeDocker {
   readonly names = new Set<string>();
   override async createContainer(options: ContainerCreateOptions): Promise<string> {
-    if (options.name && this.names.has(options.name)) throw new DtoolError('CONFLICT', `Conflict. The container name "/${options.name}" is already in use`);
+    if (options.name && this.names.has(options.name))
+      throw new DtoolError('CONFLICT', `Conflict. The container name "/${options.name}" is already in use`);
     if (options.name) this.names.add(options.name);
     return super.createContainer(options);
   }
@@ -38,7 +39,12 @@ describe('claims', () => {
       Image: 'debian:bookworm-slim',
       HostConfig: { NetworkMode: 'none' },
       // Kept until no scheduler would start the instant any more: its deadline plus a minute.
-      Labels: { 'dtool.managed': '1.0.0', 'dtool.claim.job': 'nightly', 'dtool.claim.instant': '2026-11-24T03:00:00.000Z', 'dtool.claim.expires': '2026-11-24T04:01:00.000Z' },
+      Labels: {
+        'dtool.managed': '1.0.0',
+        'dtool.claim.job': 'nightly',
+        'dtool.claim.instant': '2026-11-24T03:00:00.000Z',
+        'dtool.claim.expires': '2026-11-24T04:01:00.000Z',
+      },
     });
   });
 

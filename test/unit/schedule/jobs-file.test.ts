@@ -45,7 +45,11 @@ describe('parseJobsFile', () => {
   });
 
   it("defaults the starting deadline to an hour, or to the job's interval when that is shorter", () => {
-    const { jobs } = parseJobsFile('jobs:\n  a: { schedule: "@daily", helper: backup }\n  b: { schedule: "*/5 * * * *", helper: backup }\n', 'f.yaml', kinds);
+    const { jobs } = parseJobsFile(
+      'jobs:\n  a: { schedule: "@daily", helper: backup }\n  b: { schedule: "*/5 * * * *", helper: backup }\n',
+      'f.yaml',
+      kinds,
+    );
     expect(jobs.map((j) => j.startingDeadlineMs)).toEqual([3_600_000, 300_000]);
   });
 
@@ -100,17 +104,42 @@ describe('jobsFromLabels', () => {
     const { jobs, problems } = jobsFromLabels({ name: 'shop-db', labels }, kinds);
     expect(problems).toEqual([]);
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]).toMatchObject({ name: 'shop-db.nightly', origin: 'label on shop-db', kind: 'backup', overlap: 'queue', params: { out: '/srv/backups', link: ['shop-db'] } });
+    expect(jobs[0]).toMatchObject({
+      name: 'shop-db.nightly',
+      origin: 'label on shop-db',
+      kind: 'backup',
+      overlap: 'queue',
+      params: { out: '/srv/backups', link: ['shop-db'] },
+    });
   });
 
   it('keeps a label selector instead of the container itself, and splits lists', () => {
-    const { jobs } = jobsFromLabels({ name: 'ops', labels: { 'dtool.job.rot.schedule': '@hourly', 'dtool.job.rot.helper': 'logrotate', 'dtool.job.rot.with.label': 'a=1, b=2', 'dtool.job.rot.with.force': 'true' } }, kinds);
+    const { jobs } = jobsFromLabels(
+      {
+        name: 'ops',
+        labels: {
+          'dtool.job.rot.schedule': '@hourly',
+          'dtool.job.rot.helper': 'logrotate',
+          'dtool.job.rot.with.label': 'a=1, b=2',
+          'dtool.job.rot.with.force': 'true',
+        },
+      },
+      kinds,
+    );
     expect(jobs[0]!.params).toEqual({ label: ['a=1', 'b=2'], force: true });
   });
 
   it('reports a label that does not parse, and keeps the good jobs of the same container', () => {
     const { jobs, problems } = jobsFromLabels(
-      { name: 'web', labels: { 'dtool.job.ok.schedule': '@daily', 'dtool.job.ok.helper': 'logrotate', 'dtool.job.bad.schedule': 'every day', 'dtool.job.bad.helper': 'logrotate' } },
+      {
+        name: 'web',
+        labels: {
+          'dtool.job.ok.schedule': '@daily',
+          'dtool.job.ok.helper': 'logrotate',
+          'dtool.job.bad.schedule': 'every day',
+          'dtool.job.bad.helper': 'logrotate',
+        },
+      },
       kinds,
     );
     expect(jobs.map((j) => j.name)).toEqual(['web.ok']);

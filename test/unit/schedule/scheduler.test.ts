@@ -4,7 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkJob, type JobKindCatalog, type JobSpec, type RawJob } from '../../../src/schedule/job.js';
-import { Scheduler, type RunContext, type RunOutcome, type RunRecord, type SchedulerEvent, type StateStore } from '../../../src/schedule/scheduler.js';
+import {
+  Scheduler,
+  type RunContext,
+  type RunOutcome,
+  type RunRecord,
+  type SchedulerEvent,
+  type StateStore,
+} from '../../../src/schedule/scheduler.js';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const MINUTE = 60_000;
@@ -62,7 +69,9 @@ interface PendingRun {
   readonly finish: (outcome?: Partial<RunOutcome>) => void;
 }
 
-function setup(options: { maxConcurrent?: number; last?: Record<string, number>; claim?: (job: JobSpec, instant: Date) => boolean; stopOnAbort?: boolean } = {}) {
+function setup(
+  options: { maxConcurrent?: number; last?: Record<string, number>; claim?: (job: JobSpec, instant: Date) => boolean; stopOnAbort?: boolean } = {},
+) {
   const clock = new FakeClock();
   const events: SchedulerEvent[] = [];
   const runs: PendingRun[] = [];
@@ -193,7 +202,11 @@ describe('Scheduler: lock groups and the cap', () => {
     await clock.advance(MINUTE);
     runs[0]!.finish();
     await clock.advance(0);
-    expect(ofType('run.skip').filter((e) => e.job.name === 'b').map((e) => e.reason)).toContain('deadline');
+    expect(
+      ofType('run.skip')
+        .filter((e) => e.job.name === 'b')
+        .map((e) => e.reason),
+    ).toContain('deadline');
     expect(started().filter((s) => s.startsWith('b'))).toEqual([]);
   });
 });
@@ -228,7 +241,9 @@ describe('Scheduler: missed instants', () => {
     await clock.advance(0);
     expect(started()).toEqual(['nightly@03:00']);
     expect(ofType('run.start')[0]!.record.trigger).toBe('catch-up');
-    expect(ofType('run.skip').map((e) => [e.reason, e.detail])).toEqual([['missed', '2 earlier instants missed while the scheduler was down; only the latest is made up']]);
+    expect(ofType('run.skip').map((e) => [e.reason, e.detail])).toEqual([
+      ['missed', '2 earlier instants missed while the scheduler was down; only the latest is made up'],
+    ]);
   });
 
   it('catch-up once: a missed instant past its starting deadline is reported, not run', async () => {

@@ -9,7 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, parseBackupParams } from '../../../../src/helpers/mysql/backup.js';
 import { restore } from '../../../../src/helpers/mysql/restore.js';
 import { sha256File } from '../../../../src/helpers/mysql/manifest.js';
-import { FIXTURE_SQL, dtoolContainers, listFolder, rootCredentials, schemaObjects, sql, startMariaDb, tableChecksums, tempDir, testDeps } from '../../support.js';
+import {
+  FIXTURE_SQL,
+  dtoolContainers,
+  listFolder,
+  rootCredentials,
+  schemaObjects,
+  sql,
+  startMariaDb,
+  tableChecksums,
+  tempDir,
+  testDeps,
+} from '../../support.js';
 
 const SCHEMAS = ['shop', 'other'];
 let source: StartedTestContainer;
@@ -43,7 +54,10 @@ describe.each(cases)('$engine with $compress', ({ engine, compress, suffix }) =>
     const deps = await testDeps();
     const report = await backup(
       deps,
-      parseBackupParams({ link: [`${source.getName().replace(/^\//, '')}:src-${engine}-${compress}`], out: outDir, credentials, engine, compress }, '/'),
+      parseBackupParams(
+        { link: [`${source.getName().replace(/^\//, '')}:src-${engine}-${compress}`], out: outDir, credentials, engine, compress },
+        '/',
+      ),
     );
     expect(report.targets[0]?.error).toBeUndefined();
     expect(report.ok).toBe(true);

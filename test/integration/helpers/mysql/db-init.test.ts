@@ -58,10 +58,7 @@ describe('db-init --link', () => {
   });
 
   const params = (seeds: string[]) =>
-    parseDbInitParams(
-      { link: server.getId(), database: 'app', user: 'app', passwordFile: userPasswordFile, rootPasswordFile, seed: seeds },
-      '/',
-    );
+    parseDbInitParams({ link: server.getId(), database: 'app', user: 'app', passwordFile: userPasswordFile, rootPasswordFile, seed: seeds }, '/');
 
   it('creates database, user and grants, and applies seeds in order', async () => {
     const deps = await testDeps();

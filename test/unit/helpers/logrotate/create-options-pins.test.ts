@@ -64,7 +64,15 @@ describe('logrotate (logrotateHelperSpec)', () => {
       Labels: LABELS,
       ...ATTACH,
       HostConfig: {
-        Mounts: [{ Type: 'volume', Source: 'dtool-logrotate-state-web-1', Target: '/var/lib/dtool-logrotate', ReadOnly: false, VolumeOptions: { Labels: { 'dtool.state': 'logrotate', 'dtool.helper': 'logrotate' } } }],
+        Mounts: [
+          {
+            Type: 'volume',
+            Source: 'dtool-logrotate-state-web-1',
+            Target: '/var/lib/dtool-logrotate',
+            ReadOnly: false,
+            VolumeOptions: { Labels: { 'dtool.state': 'logrotate', 'dtool.helper': 'logrotate' } },
+          },
+        ],
         VolumesFrom: ['web-1'],
         Tmpfs: { '/tmp': TMPFS },
         NetworkMode: 'none',
@@ -104,7 +112,13 @@ describe('logrotate (logrotateHelperSpec)', () => {
       config,
     ]);
     expect(toCreateOptions(copy, context()).HostConfig.Mounts).toEqual([
-      { Type: 'volume', Source: 'dtool-logrotate-state-api', Target: '/var/lib/dtool-logrotate', ReadOnly: false, VolumeOptions: { Labels: { 'dtool.state': 'logrotate', 'dtool.helper': 'logrotate' } } },
+      {
+        Type: 'volume',
+        Source: 'dtool-logrotate-state-api',
+        Target: '/var/lib/dtool-logrotate',
+        ReadOnly: false,
+        VolumeOptions: { Labels: { 'dtool.state': 'logrotate', 'dtool.helper': 'logrotate' } },
+      },
     ]);
   });
 

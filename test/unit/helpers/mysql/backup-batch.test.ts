@@ -41,15 +41,7 @@ describe('parseBatchReport', () => {
   it('sorts interleaved lines of jobs that ran side by side', () => {
     const report = parseBatchReport(
       batchRun(
-        [
-          'a\tstderr\ta-1',
-          'b\tstderr\tb-1',
-          'a\tstderr\ta-2',
-          `b\tresult\t${RESULT}`,
-          'a\texit\t12',
-          'b\tstderr\tb-2',
-          'b\texit\t0',
-        ].join('\n'),
+        ['a\tstderr\ta-1', 'b\tstderr\tb-1', 'a\tstderr\ta-2', `b\tresult\t${RESULT}`, 'a\texit\t12', 'b\tstderr\tb-2', 'b\texit\t0'].join('\n'),
       ),
     );
     expect(report.get('a')).toEqual(job(12, '', 'a-1\na-2'));
@@ -131,7 +123,12 @@ describe('mergeNetworks', () => {
   });
 
   it('gives a user network no links at all', () => {
-    expect(mergeNetworks([{ mode: 'network', name: 'appnet' }, { mode: 'network', name: 'appnet' }])).toStrictEqual({ mode: 'network', name: 'appnet' });
+    expect(
+      mergeNetworks([
+        { mode: 'network', name: 'appnet' },
+        { mode: 'network', name: 'appnet' },
+      ]),
+    ).toStrictEqual({ mode: 'network', name: 'appnet' });
   });
 
   it('passes host, none and default through', () => {

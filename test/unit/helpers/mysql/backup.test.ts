@@ -88,7 +88,10 @@ describe('parseBackupParams: defaults', () => {
   });
 
   it('accepts numbers as numbers, as a library caller passes them', () => {
-    expect(parseBackupParams({ ...minimal, keep: 3, concurrency: 2 }, CWD)).toMatchObject({ retention: { kind: 'keep-last', count: 3 }, concurrency: 2 });
+    expect(parseBackupParams({ ...minimal, keep: 3, concurrency: 2 }, CWD)).toMatchObject({
+      retention: { kind: 'keep-last', count: 3 },
+      concurrency: 2,
+    });
   });
 });
 
@@ -105,7 +108,9 @@ describe('parseBackupParams: faults', () => {
   });
 
   it('hints at the credential formats', () => {
-    expect(() => parseBackupParams({ link: ['db'], out: '/b' }, CWD)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/my\.cnf.*dbcreds\.yml/) }));
+    expect(() => parseBackupParams({ link: ['db'], out: '/b' }, CWD)).toThrow(
+      expect.objectContaining({ hint: expect.stringMatching(/my\.cnf.*dbcreds\.yml/) }),
+    );
   });
 
   it('rejects a bad link or label', () => {
@@ -313,7 +318,14 @@ describe('backup: one batch helper per network', () => {
     // The dump is renamed into place and proven by its manifest; no temp file; the lock file stays (it names nobody).
     expect((await readdir(join(out, 'db1'))).sort()).toEqual(['.dtool.lock', `db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`]);
     const manifest = JSON.parse(await readFile(join(out, 'db2', `db2-${STAMP}.sql.zst.manifest.json`), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'dtool-backup/1', target: 'db2', container: 'db2', file: `db2-${STAMP}.sql.zst`, bytes: 5, sha256: SHA });
+    expect(manifest).toMatchObject({
+      format: 'dtool-backup/1',
+      target: 'db2',
+      container: 'db2',
+      file: `db2-${STAMP}.sql.zst`,
+      bytes: 5,
+      sha256: SHA,
+    });
     expect(JSON.stringify(docker.created)).not.toContain('pw-9f3');
   });
 
@@ -323,9 +335,19 @@ describe('backup: one batch helper per network', () => {
     const leftovers = ['.db1-20261101T000000Z.sql.zst.tmp', '.db1-20261101T000000Z.tar.zst.tmp.d'];
     const kept = ['.db2-20261101T000000Z.sql.zst.tmp', 'notes.tmp', '.db1-notes.tmp'];
     for (const name of [leftovers[0]!, ...kept]) await writeFile(join(target, name), 'old');
-    const { report } = await run(['db1'], [runningContainer('db1')], { stdout: reportLines('db1', { exit: 0, bytes: 3 }), onStart: writeDumps({ db1: 3 }) });
+    const { report } = await run(['db1'], [runningContainer('db1')], {
+      stdout: reportLines('db1', { exit: 0, bytes: 3 }),
+      onStart: writeDumps({ db1: 3 }),
+    });
     expect(report.targets[0]).toMatchObject({ status: 'ok', removedLeftovers: leftovers });
-    expect((await readdir(target)).sort()).toEqual(['.db1-notes.tmp', '.db2-20261101T000000Z.sql.zst.tmp', '.dtool.lock', `db1-${STAMP}.sql.zst`, `db1-${STAMP}.sql.zst.manifest.json`, 'notes.tmp']);
+    expect((await readdir(target)).sort()).toEqual([
+      '.db1-notes.tmp',
+      '.db2-20261101T000000Z.sql.zst.tmp',
+      '.dtool.lock',
+      `db1-${STAMP}.sql.zst`,
+      `db1-${STAMP}.sql.zst.manifest.json`,
+      'notes.tmp',
+    ]);
   });
 
   it('leaves a running backup alone: the target is locked, so nothing is dumped or deleted', async () => {
@@ -367,7 +389,8 @@ describe('backup: one batch helper per network', () => {
 
   it('fails a failed job alone, with the error a lone run would give', async () => {
     const { report } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
-      stdout: reportLines('db1', { exit: 0, bytes: 3 }) + reportLines('db2', { exit: 11, stderr: ['dtool-backup: access denied: ERROR 1045 (28000)'] }),
+      stdout:
+        reportLines('db1', { exit: 0, bytes: 3 }) + reportLines('db2', { exit: 11, stderr: ['dtool-backup: access denied: ERROR 1045 (28000)'] }),
       onStart: writeDumps({ db1: 3 }),
     });
     expect(report.targets.map((t) => [t.target, t.status])).toEqual([
@@ -409,7 +432,10 @@ describe('backup: one batch helper per network', () => {
       stderr: 'dtool-backup-batch: bad job name: x y\n',
     });
     for (const target of report.targets) {
-      expect(target.error).toMatchObject({ code: 'HELPER_FAILED', message: 'helper mysql-backup exited with code 2: dtool-backup-batch: bad job name: x y' });
+      expect(target.error).toMatchObject({
+        code: 'HELPER_FAILED',
+        message: 'helper mysql-backup exited with code 2: dtool-backup-batch: bad job name: x y',
+      });
     }
   });
 });

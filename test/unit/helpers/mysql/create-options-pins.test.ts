@@ -40,7 +40,15 @@ function labels(helper: string) {
 }
 
 /** Every helper image runs dtool-guard: stdin held open by dtool, and the guard told to watch it. */
-const ATTACH = { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: true, StdinOnce: true, Env: ['DTOOL_GUARD=stdin'] } as const;
+const ATTACH = {
+  AttachStdin: true,
+  AttachStdout: true,
+  AttachStderr: true,
+  Tty: false,
+  OpenStdin: true,
+  StdinOnce: true,
+  Env: ['DTOOL_GUARD=stdin'],
+} as const;
 const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, AutoRemove: true, Init: true } as const;
 
 /** What holds for every helper, whatever its options: secrets never in the options nor in env. */
@@ -54,7 +62,11 @@ function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions
 
 /** A helper that declares no privilege gets the same options whatever the user grants. */
 function expectGrantsIrrelevant(spec: HelperRunSpec): void {
-  const all = { ...pinContext(spec), grants: new Set(['privileged', 'host-sysctl', 'docker-socket'] as const), privilegedMode: 'capabilities' as const };
+  const all = {
+    ...pinContext(spec),
+    grants: new Set(['privileged', 'host-sysctl', 'docker-socket'] as const),
+    privilegedMode: 'capabilities' as const,
+  };
   expect(toCreateOptions(spec, all)).toEqual(toCreateOptions(spec, pinContext(spec)));
 }
 
@@ -89,7 +101,10 @@ describe('mysql-backup (backupBatchSpec)', () => {
       },
     });
     expect(spec.secrets).toEqual([
-      { name: 'jobs.tsv', content: 'db\t/run/secrets/db.cnf\t--engine\tmariadb-dump\t--compress\tzstd\t--out\t/backups/db/.db-20261122T153000Z.sql.zst.tmp\n' },
+      {
+        name: 'jobs.tsv',
+        content: 'db\t/run/secrets/db.cnf\t--engine\tmariadb-dump\t--compress\tzstd\t--out\t/backups/db/.db-20261122T153000Z.sql.zst.tmp\n',
+      },
       { name: 'db.cnf', content: CLIENT_CNF },
     ]);
   });
@@ -97,7 +112,12 @@ describe('mysql-backup (backupBatchSpec)', () => {
   const OTHER_PASSWORD = "crm-'pw'\\2";
   const mydumper = backupBatchSpec(
     [
-      { name: 'shop-db', targetDir: '/srv/backups/shop-db', tempName: '.shop-db-20261122T153000Z.tar.gz.tmp', clientCnf: CLIENT_CNF.replace('host=db', 'host=10.0.0.7') },
+      {
+        name: 'shop-db',
+        targetDir: '/srv/backups/shop-db',
+        tempName: '.shop-db-20261122T153000Z.tar.gz.tmp',
+        clientCnf: CLIENT_CNF.replace('host=db', 'host=10.0.0.7'),
+      },
       {
         name: 'crm-db',
         targetDir: '/srv/backups/crm-db',
@@ -237,7 +257,7 @@ describe('mariadb-verify (throwawayServerSpec)', () => {
   const rootPassword = 'throwaway-root-pw-123';
   const spec = throwawayServerSpec('dtool/mariadb:abc', rootPassword);
 
-  it('pins its create options: an anonymous data volume, the server\'s ownership capabilities only', () => {
+  it("pins its create options: an anonymous data volume, the server's ownership capabilities only", () => {
     expect(toCreateOptions(spec, pinContext(spec))).toEqual({
       Image: 'dtool/mariadb:abc',
       Cmd: [],
@@ -284,7 +304,9 @@ describe('mysql-checksum (built inside checksumTables)', () => {
       Labels: { ...labels('mysql-checksum'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
       ...ATTACH,
       HostConfig: {
-        Mounts: [{ Type: 'bind', Source: expect.stringMatching(/dtool-secrets-[^/]+\/client\.cnf$/), Target: '/run/secrets/client.cnf', ReadOnly: true }],
+        Mounts: [
+          { Type: 'bind', Source: expect.stringMatching(/dtool-secrets-[^/]+\/client\.cnf$/), Target: '/run/secrets/client.cnf', ReadOnly: true },
+        ],
         Tmpfs: { '/tmp': TMPFS },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
@@ -374,7 +396,10 @@ describe('db-init helpers (built inside dbInit)', () => {
   it('mariadb-datadir-init (--datadir-volume): pins its create options', async () => {
     const docker = new FakeDocker().script({ stdout: '' });
     const deps = fakeDeps({ docker });
-    const params = parseDbInitParams({ datadirVolume: 'shop-data', database: 'shop', user: 'app', passwordFile: 'app.pw', rootPasswordFile: 'root.pw' }, dir);
+    const params = parseDbInitParams(
+      { datadirVolume: 'shop-data', database: 'shop', user: 'app', passwordFile: 'app.pw', rootPasswordFile: 'root.pw' },
+      dir,
+    );
     await dbInit(deps, params);
     expect(deps.ensuredImages).toEqual(['mariadb']);
     expect(docker.created).toEqual([

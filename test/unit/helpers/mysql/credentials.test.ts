@@ -50,7 +50,9 @@ describe('parseCredentials: my.cnf', () => {
 
   it('fails without a user, without a password, or with a bad port, naming the file', () => {
     expect(() => parseCredentials('[client]\npassword=p\n')).toThrow(CredentialsError);
-    expect(() => parseCredentials('[client]\npassword=p\n', '/etc/my.cnf')).toThrow(new CredentialsError('/etc/my.cnf: no user in a [client] section'));
+    expect(() => parseCredentials('[client]\npassword=p\n', '/etc/my.cnf')).toThrow(
+      new CredentialsError('/etc/my.cnf: no user in a [client] section'),
+    );
     expect(() => parseCredentials('[client]\nuser=u\n', '/etc/my.cnf')).toThrow('/etc/my.cnf: no password in a [client] section');
     expect(() => parseCredentials('[mysqld]\nuser=u\npassword=p\n')).toThrow(/no user/);
     for (const port of ['0', '65536', 'abc', '33.06']) {
@@ -107,7 +109,7 @@ describe('parseCredentials: my.cnf', () => {
   // my_print_defaults from MariaDB 10.11.19 in dtool/mysql-tools:dev, which prints `a "q"` and
   // `it's` for the lines below). dtool keeps the backslash, so such a my.cnf gives the wrong password.
   // quoteOption never writes \" or \', so toClientCnf is not affected.
-  it("unescapes \\\" and \\' as the clients do", () => {
+  it('unescapes \\" and \\\' as the clients do', () => {
     expect(parseCredentials('[client]\nuser=u\npassword="a \\"q\\""\n').password).toBe('a "q"');
     expect(parseCredentials("[client]\nuser=u\npassword='it\\'s'\n").password).toBe("it's");
     expect(parseCredentials('[client]\nuser=u\npassword=a\\"b\n').password).toBe('a"b');
@@ -161,8 +163,8 @@ describe('toClientCnf', () => {
     ['an equals sign', 'a=b=', '"a=b="'],
     ['a single quote', "it's", '"it\'s"'],
     ['a hash and a single quote', "it's#1", '"it\'s#1"'],
-    ['a hash and a double quote', 'a"b#c', '\'a"b#c\''],
-    ['a hash, a double quote and a backslash', '\\"#', '\'\\\\"#\''],
+    ['a hash and a double quote', 'a"b#c', "'a\"b#c'"],
+    ['a hash, a double quote and a backslash', '\\"#', "'\\\\\"#'"],
     ['nothing', '', '""'],
   ])('quotes a password with %s so the clients read it back unchanged', (_, password, quoted) => {
     expect(toClientCnf({ user: 'u', password }, endpoint)).toContain(`\npassword=${quoted}\n`);
@@ -174,9 +176,42 @@ describe('toClientCnf', () => {
 
   // Each of these was also read back unchanged by MariaDB 10.11's my_print_defaults.
   const tricky = [
-    '\\"', 'a"b#c', "a'b#c", '#"', '"#', 'x\\', '\\', '"', "'", '""', "''", '"a"', "'a'", 'a\\"#', '\\\\"#x', "p#'",
-    '\\s\\n\\t', '\\x\\y', '#', '# x', '" # "', 'a\\#b', '%$!@\\\\\\', '"\\"', '= x =', ';x', '#;', 'a\\\\', '\\"\\\'', '"#\\',
-    '\\b', '\\\\s', ' # ', '  ', 'ü"#€', "'#",
+    '\\"',
+    'a"b#c',
+    "a'b#c",
+    '#"',
+    '"#',
+    'x\\',
+    '\\',
+    '"',
+    "'",
+    '""',
+    "''",
+    '"a"',
+    "'a'",
+    'a\\"#',
+    '\\\\"#x',
+    "p#'",
+    '\\s\\n\\t',
+    '\\x\\y',
+    '#',
+    '# x',
+    '" # "',
+    'a\\#b',
+    '%$!@\\\\\\',
+    '"\\"',
+    '= x =',
+    ';x',
+    '#;',
+    'a\\\\',
+    '\\"\\\'',
+    '"#\\',
+    '\\b',
+    '\\\\s',
+    ' # ',
+    '  ',
+    'ü"#€',
+    "'#",
   ];
   it.each(tricky)('round-trips the tricky password %j', (password) => {
     expect(parseCredentials(toClientCnf({ user: 'u', password }, endpoint)).password).toBe(password);
@@ -208,7 +243,7 @@ describe('toClientCnf', () => {
     expect(accepted).toBeGreaterThan(1000);
   });
 
-  it("rejects a password holding #, \" and ' together, which no quoting can carry", () => {
+  it('rejects a password holding #, " and \' together, which no quoting can carry', () => {
     for (const password of ['#"\'', 'a#b"c\'d', '\'"#', '\\#\\"\\\'']) {
       expect(() => toClientCnf({ user: 'u', password }, endpoint)).toThrow(CredentialsError);
       expect(() => quoteOption(password)).toThrow('a password holding #, " and \' together cannot be written to a client option file');

@@ -30,7 +30,14 @@ describe('parseDbInitParams', () => {
   it('reads a --link run, resolving files against the working directory', () => {
     expect(
       parseDbInitParams(
-        { link: 'mariadb-1:db', database: 'shop', user: 'app', passwordFile: 'secrets/app.pw', credentials: '/etc/admin.cnf', seed: ['seeds/01.sql', '/abs/02.sql'] },
+        {
+          link: 'mariadb-1:db',
+          database: 'shop',
+          user: 'app',
+          passwordFile: 'secrets/app.pw',
+          credentials: '/etc/admin.cnf',
+          seed: ['seeds/01.sql', '/abs/02.sql'],
+        },
         CWD,
       ),
     ).toEqual({
@@ -178,7 +185,7 @@ describe('applySeedsSql', () => {
   it('inlines each seed inside the database, resets the delimiter, then records it', () => {
     const sql = applySeedsSql('shop', [
       withContent(seed('01.sql', 'a'), 'CREATE TABLE t (id INT);\n'),
-      withContent(seed("o'brien.sql", 'b'), "INSERT INTO t VALUES (1)"),
+      withContent(seed("o'brien.sql", 'b'), 'INSERT INTO t VALUES (1)'),
     ]);
     expect(sql.split('\n')).toEqual([
       'USE `shop`;',

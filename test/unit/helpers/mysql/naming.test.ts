@@ -104,7 +104,10 @@ describe('newestFirst', () => {
       'db-20261122T153001Z.sql.zst',
       'db-20261122T153000Z-1.sql.zst',
     ];
-    const ordered = files.map(parse).sort(newestFirst).map((a: ArtifactName) => a.file);
+    const ordered = files
+      .map(parse)
+      .sort(newestFirst)
+      .map((a: ArtifactName) => a.file);
     expect(ordered).toEqual([
       'db-20261122T153001Z.sql.zst',
       'db-20261122T153000Z-10.sql.zst',

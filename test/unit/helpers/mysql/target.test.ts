@@ -33,7 +33,10 @@ describe('parseLabelSelector', () => {
 
 describe('connectionFor', () => {
   it('reaches a host-network container on 127.0.0.1 through the host network', () => {
-    expect(connectionFor(runningContainer('db', { networkMode: 'host', networks: [] }), 'db')).toEqual({ host: '127.0.0.1', network: { mode: 'host' } });
+    expect(connectionFor(runningContainer('db', { networkMode: 'host', networks: [] }), 'db')).toEqual({
+      host: '127.0.0.1',
+      network: { mode: 'host' },
+    });
   });
 
   it('reaches a container on the default bridge by a legacy link, under its alias', () => {
@@ -49,7 +52,13 @@ describe('connectionFor', () => {
   });
 
   it('skips networks where the container has no address', () => {
-    const container = runningContainer('m', { networkMode: 'a', networks: [{ name: 'a', ipAddress: '' }, { name: 'b', ipAddress: '10.2.0.9' }] });
+    const container = runningContainer('m', {
+      networkMode: 'a',
+      networks: [
+        { name: 'a', ipAddress: '' },
+        { name: 'b', ipAddress: '10.2.0.9' },
+      ],
+    });
     expect(connectionFor(container, 'm')).toEqual({ host: '10.2.0.9', network: { mode: 'network', name: 'b' } });
   });
 
