@@ -46,6 +46,7 @@ test-integration: images
 
 bench: images
 	node bench/run.mjs
+	node bench/schedule.mjs
 
 clean:
 	rm -rf dist .demo
