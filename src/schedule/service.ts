@@ -45,6 +45,18 @@ const RECONCILE_MS = 60_000;
 const SNAPSHOT_MS = 30_000;
 const CLAIM_SWEEP_MS = 60_000;
 
+/** Checks each job's parameter values as its helper's CLI would: good jobs to `accepted`, the rest to `problems`. */
+async function checkParameters(candidates: readonly JobSpec[], kinds: JobRunner, accepted: JobSpec[], problems: JobProblem[]): Promise<void> {
+  for (const job of candidates) {
+    try {
+      await kinds.checkAsync(job.kind, job.params);
+      accepted.push(job);
+    } catch (error) {
+      problems.push({ origin: job.origin, job: job.name, field: 'with', message: (error as Error).message });
+    }
+  }
+}
+
 /** Reads and checks schedule files: every problem of every file, or the jobs. */
 export async function loadJobFiles(files: readonly string[], kinds: JobRunner, cwd: string): Promise<JobSpec[]> {
   const jobs: JobSpec[] = [];
@@ -56,14 +68,7 @@ export async function loadJobFiles(files: readonly string[], kinds: JobRunner, c
     });
     const loaded = parseJobsFile(text, file, kinds);
     problems.push(...loaded.problems);
-    for (const job of loaded.jobs) {
-      try {
-        await kinds.checkAsync(job.kind, job.params);
-        jobs.push(job);
-      } catch (error) {
-        problems.push({ origin: job.origin, job: job.name, field: 'with', message: (error as Error).message });
-      }
-    }
+    await checkParameters(loaded.jobs, kinds, jobs, problems);
   }
   const seen = new Map<string, string>();
   for (const job of jobs) {
@@ -167,14 +172,7 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
     for (const container of containers.filter((c) => declaresJobs(c.labels))) {
       const found = jobsFromLabels(container, kinds);
       problems.push(...found.problems);
-      for (const job of found.jobs) {
-        try {
-          await kinds.checkAsync(job.kind, job.params);
-          jobs.push(job);
-        } catch (error) {
-          problems.push({ origin: job.origin, job: job.name, field: 'with', message: (error as Error).message });
-        }
-      }
+      await checkParameters(found.jobs, kinds, jobs, problems);
     }
     const messages = problems.map(formatProblem);
     for (const message of messages.filter((m) => !labelProblems.includes(m))) {

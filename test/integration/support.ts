@@ -1,4 +1,6 @@
 /** Shared pieces of the integration suite: real MariaDB servers and dtool's real deps. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,4 +149,42 @@ export async function dtoolContainers(docker: DockerPort): Promise<string[]> {
 /** A folder's entries without `.dtool.lock`: the lock file dtool keeps in each target folder (it is never deleted). */
 export async function listFolder(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name !== '.dtool.lock');
+}
+
+/** The real CLI as a child process (built in dist/), its output collected as it comes. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far, in arrival order. */
+  output(): string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
+}
+
+export function startDtool(args: readonly string[]): CliProcess {
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    output += chunk.toString();
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Polls `probe` every 200 ms until it holds or `limitMs` passes; returns its last value. Bounded, never a timed assertion. */
+export async function pollUntil<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, limitMs: number): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await probe();
+  }
+  return value;
 }

@@ -4,8 +4,7 @@
  * run takes over the kernel-released lock at once, a temp file that did survive is removed
  * by the next run, and helpers whose owner is gone are swept by the next start.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
@@ -14,39 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helperLabels } from '../../../src/docker/labels.js';
 import { currentOwner } from '../../../src/host/owner.js';
 import { DTOOL_VERSION } from '../../../src/version.js';
-import { TEST_LABEL, connectTo, rootCredentials, sql, startMariaDb, tempDir } from '../support.js';
+import { type CliProcess, TEST_LABEL, connectTo, pollUntil, rootCredentials, sql, startDtool, startMariaDb, tempDir } from '../support.js';
 
-const CLI = join(process.cwd(), 'dist/cli/main.js');
-
-interface CliRun {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-function startCli(args: readonly string[]): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-    stdout,
-    stderr,
-  }));
-  return { child, exited };
-}
-
-/** Polls `probe` every 200 ms, at most `limitMs`; returns its last value. Bounded, never a timed assertion. */
-async function pollUntil<T>(probe: () => Promise<T> | T, done: (value: T) => boolean, limitMs: number): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await probe();
-  }
-  return value;
+/** The CLI run to its end: exit code and both outputs. */
+async function finished(run: CliProcess) {
+  const { code, signal } = await run.exited;
+  return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** dtool helper containers of one helper kind, running or not. */
@@ -83,7 +55,7 @@ describe('crash safety of the real CLI', () => {
     // A table lock held by an independent client makes the dump block, deterministically,
     // for as long as this test wants: run A holds the target's lock all that time.
     await locker.query('LOCK TABLES shop.customers WRITE');
-    const first = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
+    const first = startDtool(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
     const blocked = await pollUntil(
       () => helpers('mysql-backup'),
       (ids) => ids.length === 1,
@@ -98,7 +70,7 @@ describe('crash safety of the real CLI', () => {
     expect(tempFiles).toHaveLength(1);
 
     // Run B waits for the target; it can only get it when A is gone.
-    const second = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials, '--lock-wait', '240', '--json']);
+    const second = startDtool(['backup', '--link', link(), '--out', out, '--credentials', credentials, '--lock-wait', '240', '--json']);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(second.child.exitCode).toBeNull();
 
@@ -113,7 +85,7 @@ describe('crash safety of the real CLI', () => {
     expect(leftOfFirst).toEqual([]);
 
     await locker.query('UNLOCK TABLES');
-    const result = await second.exited;
+    const result = await finished(second);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; targets: { file: string; removedLeftovers?: string[] }[] };
@@ -130,7 +102,7 @@ describe('crash safety of the real CLI', () => {
   it('a temp file that survived its run (helper killed outright) is removed by the next run, which says so', async () => {
     const out = join(dir, 'out2');
     await locker.query('LOCK TABLES shop.customers WRITE');
-    const first = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
+    const first = startDtool(['backup', '--link', link(), '--out', out, '--credentials', credentials]);
     const [helper] = await pollUntil(
       () => helpers('mysql-backup'),
       (ids) => ids.length === 1,
@@ -150,8 +122,8 @@ describe('crash safety of the real CLI', () => {
     await locker.query('UNLOCK TABLES');
     expect(await readdir(join(out, 'crashdb'))).toContain(temp);
 
-    const next = startCli(['backup', '--link', link(), '--out', out, '--credentials', credentials, '--json']);
-    const result = await next.exited;
+    const next = startDtool(['backup', '--link', link(), '--out', out, '--credentials', credentials, '--json']);
+    const result = await finished(next);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { targets: { removedLeftovers?: string[] }[] };
     expect(report.targets[0]!.removedLeftovers).toEqual([temp]);
@@ -175,7 +147,7 @@ describe('crash safety of the real CLI', () => {
     run('orphan', { ...me, pid: deadPid, startTicks: '1' });
     run('alive', me);
     try {
-      const result = await startCli(['prune', '--dry-run']).exited;
+      const result = await finished(startDtool(['prune', '--dry-run']));
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/removed 1 helper container \(dtool-sweep-orphan-\d+\)/);
       expect(helpers('sweep-probe')).toHaveLength(1);

@@ -3,41 +3,17 @@
  * engine: jobs from files and labels, two schedulers sharing an engine, a SIGKILLed
  * scheduler, and /metrics. Every wait is bounded; nothing asserts on elapsed time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_LABEL, connectTo, rootCredentials, sql, startMariaDb, tempDir } from '../support.js';
+import { TEST_LABEL, connectTo, pollUntil, rootCredentials, sql, startDtool, startMariaDb, tempDir } from '../support.js';
 
-const CLI = join(process.cwd(), 'dist/cli/main.js');
-
-interface Proc {
-  readonly child: ChildProcess;
-  log(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function dtool(args: readonly string[]): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  return { child, log: () => output, exited };
-}
-
-async function until(probe: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return probe();
-}
+/** Polls until `probe` holds, at most `limitMs`. */
+const until = async (probe: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> => pollUntil(probe, Boolean, limitMs);
+const dtool = startDtool;
 
 const starts = (log: string, job: string): string[] =>
   [...log.matchAll(new RegExp(`job=${job.replace(/\./g, '\\.')} run=\\S+ start instant=(\\S+)`, 'g'))].map((m) => m[1]!);
@@ -81,8 +57,8 @@ describe('dtool schedule run', () => {
     const first = dtool(['schedule', 'run', file, '--state-dir', join(dir, 'state-a'), '--no-labels', '--listen', '127.0.0.1:0']);
     const second = dtool(['schedule', 'run', file, '--state-dir', join(dir, 'state-b'), '--no-labels']);
     try {
-      expect(await until(() => starts(first.log(), 'tick').length + starts(second.log(), 'tick').length >= 4, 60_000)).toBe(true);
-      const endpoint = /health and metrics on (http:\/\/\S+)/.exec(first.log())?.[1];
+      expect(await until(() => starts(first.output(), 'tick').length + starts(second.output(), 'tick').length >= 4, 60_000)).toBe(true);
+      const endpoint = /health and metrics on (http:\/\/\S+)/.exec(first.output())?.[1];
       expect(endpoint).toBeDefined();
       expect(
         await until(
@@ -96,10 +72,10 @@ describe('dtool schedule run', () => {
       second.child.kill('SIGTERM');
       await Promise.all([first.exited, second.exited]);
     }
-    const all = [...starts(first.log(), 'tick'), ...starts(second.log(), 'tick')];
+    const all = [...starts(first.output(), 'tick'), ...starts(second.output(), 'tick')];
     expect(all.length).toBeGreaterThanOrEqual(4);
     expect(new Set(all).size).toBe(all.length);
-    expect(`${first.log()}${second.log()}`).toMatch(/reason=claimed-elsewhere/);
+    expect(`${first.output()}${second.output()}`).toMatch(/reason=claimed-elsewhere/);
     const backups = (await readdir(join(out, 'tick'))).filter((f) => f.endsWith('.sql.zst'));
     expect(backups.length).toBeGreaterThanOrEqual(1);
   });
@@ -127,14 +103,14 @@ describe('dtool schedule run', () => {
     await status.exited;
     const restarted = dtool(['schedule', 'run', file, '--state-dir', state, '--no-labels']);
     try {
-      expect(await until(() => /job=tick run=\S+ interrupted/.test(restarted.log()), 30_000)).toBe(true);
+      expect(await until(() => /job=tick run=\S+ interrupted/.test(restarted.output()), 30_000)).toBe(true);
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
     }
     const after = dtool(['schedule', 'status', '--state-dir', state, '--json']);
     await after.exited;
-    const report = JSON.parse(after.log()) as { jobs: { job: string; recent: { status: string }[] }[] };
+    const report = JSON.parse(after.output()) as { jobs: { job: string; recent: { status: string }[] }[] };
     expect(report.jobs.find((j) => j.job === 'tick')!.recent.map((r) => r.status)).toContain('interrupted');
   });
 
@@ -143,7 +119,7 @@ describe('dtool schedule run', () => {
     const scheduler = dtool(['schedule', 'run', '--state-dir', state]);
     let late: StartedTestContainer | undefined;
     try {
-      expect(await until(() => /scheduler running/.test(scheduler.log()), 30_000)).toBe(true);
+      expect(await until(() => /scheduler running/.test(scheduler.output()), 30_000)).toBe(true);
       late = await startMariaDb({
         labels: {
           'dtool.job.b.schedule': '@every 2s',
@@ -155,13 +131,13 @@ describe('dtool schedule run', () => {
         },
       });
       const jobName = `${late.getName().replace(/^\//, '')}.b`;
-      expect(await until(() => new RegExp(`job=${jobName.replace(/\./g, '\\.')} run=\\S+ ok`).test(scheduler.log()), 60_000)).toBe(true);
+      expect(await until(() => new RegExp(`job=${jobName.replace(/\./g, '\\.')} run=\\S+ ok`).test(scheduler.output()), 60_000)).toBe(true);
     } finally {
       scheduler.child.kill('SIGTERM');
       await scheduler.exited;
       await late?.stop();
     }
-    expect(scheduler.log()).not.toMatch(/LABEL ERROR/);
+    expect(scheduler.output()).not.toMatch(/LABEL ERROR/);
   });
 
   it('validate names the file, line, job and field of a bad schedule, and runs nothing', async () => {
@@ -169,7 +145,7 @@ describe('dtool schedule run', () => {
     await writeFile(path, 'jobs:\n  broken:\n    schedule: "0 25 * * *"\n    helper: backup\n    with: { out: /tmp/x }\n');
     const result = dtool(['schedule', 'validate', path]);
     expect((await result.exited).code).toBe(2);
-    expect(result.log()).toMatch(/bad\.yaml:2: job broken: schedule \(hour\): invalid schedule "0 25 \* \* \*"/);
+    expect(result.output()).toMatch(/bad\.yaml:2: job broken: schedule \(hour\): invalid schedule "0 25 \* \* \*"/);
     const run = dtool(['schedule', 'run', path, '--state-dir', join(dir, 'never')]);
     expect((await run.exited).code).toBe(2);
   });

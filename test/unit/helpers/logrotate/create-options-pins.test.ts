@@ -8,30 +8,14 @@ import type { HelperRunSpec } from '../../../../src/core/helper-spec.js';
 import { logrotateConfig } from '../../../../src/helpers/logrotate/config.js';
 import { resolveSettings } from '../../../../src/helpers/logrotate/settings.js';
 import { logrotateHelperSpec, stateVolumeName } from '../../../../src/helpers/logrotate/spec.js';
-import { TEST_OWNER } from '../../../support/fake-docker.js';
+import { GUARDED_ATTACH, pinContext, pinLabels } from '../../../support/pins.js';
 
 const TMPFS = 'rw,nosuid,nodev,size=256m';
-const LABELS = {
-  'dtool.managed': '1.2.3',
-  'dtool.helper': 'logrotate',
-  'dtool.run-id': 'run-1',
-  'dtool.owner.host': 'test-host',
-  'dtool.owner.boot-id': 'boot-1',
-  'dtool.owner.pid': '4242',
-  'dtool.owner.start-ticks': '1000',
-};
-const ATTACH = {
-  AttachStdin: true,
-  AttachStdout: true,
-  AttachStderr: true,
-  Tty: false,
-  OpenStdin: true,
-  StdinOnce: true,
-  Env: ['DTOOL_GUARD=stdin'],
-} as const;
+const LABELS = pinLabels('logrotate');
+const ATTACH = GUARDED_ATTACH;
 
 function context(grants: CreateContext['grants'] = new Set()): CreateContext {
-  return { runId: 'run-1', version: '1.2.3', grants, privilegedMode: 'flag', secretFiles: {}, owner: TEST_OWNER };
+  return pinContext({}, grants);
 }
 
 describe('logrotate (logrotateHelperSpec)', () => {

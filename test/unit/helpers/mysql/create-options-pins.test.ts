@@ -14,7 +14,8 @@ import { checksumTables, throwawayServerSpec } from '../../../../src/helpers/mys
 import { toCreateOptions, type CreateContext } from '../../../../src/core/to-create-options.js';
 import type { HelperRunSpec } from '../../../../src/core/helper-spec.js';
 import { DTOOL_VERSION } from '../../../../src/version.js';
-import { FakeDocker, TEST_OWNER, fakeDeps, runningContainer } from '../../../support/fake-docker.js';
+import { FakeDocker, fakeDeps, runningContainer } from '../../../support/fake-docker.js';
+import { GUARDED_ATTACH, pinContext, pinLabels } from '../../../support/pins.js';
 
 const HOST_USER = `${process.getuid!()}:${process.getgid!()}`;
 const TMPFS = 'rw,nosuid,nodev,size=256m';
@@ -22,33 +23,13 @@ const SECRET_DIR = '/tmp/dtool-secrets-test';
 const PASSWORD = 's3cr3t-"pass"\\word#1';
 const CLIENT_CNF = `[client]\nhost=db\nport=3306\nuser="backup"\npassword="${PASSWORD}"\n`;
 
-function pinContext(spec: HelperRunSpec): CreateContext {
-  const secretFiles = Object.fromEntries((spec.secrets ?? []).map((s) => [s.name, `${SECRET_DIR}/${s.name}`]));
-  return { runId: 'run-1', version: '1.2.3', grants: new Set(), privilegedMode: 'flag', secretFiles, owner: TEST_OWNER };
+/** The context a spec is pinned in: its secrets as files in a fixed folder. */
+function specContext(spec: HelperRunSpec): CreateContext {
+  return pinContext(Object.fromEntries((spec.secrets ?? []).map((s) => [s.name, `${SECRET_DIR}/${s.name}`])));
 }
 
-function labels(helper: string) {
-  return {
-    'dtool.managed': '1.2.3',
-    'dtool.helper': helper,
-    'dtool.run-id': 'run-1',
-    'dtool.owner.host': 'test-host',
-    'dtool.owner.boot-id': 'boot-1',
-    'dtool.owner.pid': '4242',
-    'dtool.owner.start-ticks': '1000',
-  };
-}
-
-/** Every helper image runs dtool-guard: stdin held open by dtool, and the guard told to watch it. */
-const ATTACH = {
-  AttachStdin: true,
-  AttachStdout: true,
-  AttachStderr: true,
-  Tty: false,
-  OpenStdin: true,
-  StdinOnce: true,
-  Env: ['DTOOL_GUARD=stdin'],
-} as const;
+const labels = pinLabels;
+const ATTACH = GUARDED_ATTACH;
 const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, AutoRemove: true, Init: true } as const;
 
 /** What holds for every helper, whatever its options: secrets never in the options nor in env. */
@@ -63,11 +44,11 @@ function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions
 /** A helper that declares no privilege gets the same options whatever the user grants. */
 function expectGrantsIrrelevant(spec: HelperRunSpec): void {
   const all = {
-    ...pinContext(spec),
+    ...specContext(spec),
     grants: new Set(['privileged', 'host-sysctl', 'docker-socket'] as const),
     privilegedMode: 'capabilities' as const,
   };
-  expect(toCreateOptions(spec, all)).toEqual(toCreateOptions(spec, pinContext(spec)));
+  expect(toCreateOptions(spec, all)).toEqual(toCreateOptions(spec, specContext(spec)));
 }
 
 describe('mysql-backup (backupBatchSpec)', () => {
@@ -82,7 +63,7 @@ describe('mysql-backup (backupBatchSpec)', () => {
 
   it('pins its create options: one target on the default bridge, reached by a link', () => {
     expect(spec.timeoutMs).toBeUndefined();
-    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+    expect(toCreateOptions(spec, specContext(spec))).toEqual({
       Image: 'dtool/mysql-tools:abc',
       Cmd: ['dtool-backup-batch', '--parallel', '1', '/run/secrets/jobs.tsv'],
       User: HOST_USER,
@@ -140,7 +121,7 @@ describe('mysql-backup (backupBatchSpec)', () => {
 
   it('pins its create options: two mydumper targets on a user network, no links', () => {
     expect(mydumper.timeoutMs).toBe(60_000);
-    expect(toCreateOptions(mydumper, pinContext(mydumper))).toEqual({
+    expect(toCreateOptions(mydumper, specContext(mydumper))).toEqual({
       Image: 'dtool/mysql-tools:abc',
       Cmd: ['dtool-backup-batch', '--parallel', '2', '/run/secrets/jobs.tsv'],
       User: HOST_USER,
@@ -174,8 +155,8 @@ describe('mysql-backup (backupBatchSpec)', () => {
   });
 
   it('keeps the credentials out of the options, the env and the job file', () => {
-    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), PASSWORD);
-    expectNoSecretLeak(mydumper, toCreateOptions(mydumper, pinContext(mydumper)), PASSWORD, OTHER_PASSWORD);
+    expectNoSecretLeak(spec, toCreateOptions(spec, specContext(spec)), PASSWORD);
+    expectNoSecretLeak(mydumper, toCreateOptions(mydumper, specContext(mydumper)), PASSWORD, OTHER_PASSWORD);
     for (const s of [spec, mydumper]) {
       const jobs = s.secrets?.find((secret) => secret.name === 'jobs.tsv')?.content ?? '';
       expect(jobs).not.toContain(PASSWORD);
@@ -201,7 +182,7 @@ describe('mysql-restore (restoreHelperSpec)', () => {
   });
 
   it('pins its create options: the artifact read-only, host network', () => {
-    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+    expect(toCreateOptions(spec, specContext(spec))).toEqual({
       Image: 'dtool/mysql-tools:abc',
       Cmd: ['dtool-restore', '--from', '/restore/db-20261122T153000Z.sql.zst'],
       User: HOST_USER,
@@ -227,7 +208,7 @@ describe('mysql-restore (restoreHelperSpec)', () => {
       network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
       scratchDir: '/tmp/dtool-restore-abc',
     });
-    expect(toCreateOptions(tarball, pinContext(tarball))).toEqual({
+    expect(toCreateOptions(tarball, specContext(tarball))).toEqual({
       Image: 'dtool/mysql-tools:abc',
       Cmd: ['dtool-restore', '--from', '/restore/db-20261122T153000Z.tar.zst', '--scratch', '/scratch'],
       User: HOST_USER,
@@ -248,7 +229,7 @@ describe('mysql-restore (restoreHelperSpec)', () => {
   });
 
   it('keeps the credentials out of the options and asks for no privilege', () => {
-    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), PASSWORD);
+    expectNoSecretLeak(spec, toCreateOptions(spec, specContext(spec)), PASSWORD);
     expectGrantsIrrelevant(spec);
   });
 });
@@ -258,7 +239,7 @@ describe('mariadb-verify (throwawayServerSpec)', () => {
   const spec = throwawayServerSpec('dtool/mariadb:abc', rootPassword);
 
   it("pins its create options: an anonymous data volume, the server's ownership capabilities only", () => {
-    expect(toCreateOptions(spec, pinContext(spec))).toEqual({
+    expect(toCreateOptions(spec, specContext(spec))).toEqual({
       Image: 'dtool/mariadb:abc',
       Cmd: [],
       Labels: labels('mariadb-verify'),
@@ -280,7 +261,7 @@ describe('mariadb-verify (throwawayServerSpec)', () => {
   });
 
   it('passes the root password only as a secret file', () => {
-    expectNoSecretLeak(spec, toCreateOptions(spec, pinContext(spec)), rootPassword);
+    expectNoSecretLeak(spec, toCreateOptions(spec, specContext(spec)), rootPassword);
     expectGrantsIrrelevant(spec);
   });
 });
