@@ -3,8 +3,10 @@
  * make bench: dtool against the plain way, measured in the same run on the same data.
  * Prints a markdown table and writes it into BENCHMARKS.md. Ratios, never timed asserts.
  *
- * Env: BENCH_MB (target size of the generated database, default 800), BENCH_SMALL_SERVERS (10),
- * BENCH_REPEAT (runs per measurement, median taken; default 5).
+ * Env: BENCH_MB (target size of the generated database, default 800), BENCH_SMALL_DB_MB (the
+ * small database, 300), BENCH_SMALL_SERVERS (10), BENCH_REPEAT (runs per measurement, median
+ * taken; default 5), BENCH_PHASE_REPEAT (traced runs per phase column, default 3), BENCH_DOC (the
+ * file whose bench section is rewritten, default BENCHMARKS.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
@@ -13,12 +15,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const root = new URL('..', import.meta.url).pathname;
-const { createDefaultDeps, runHelper, SERVER_READY } = await import(join(root, 'dist/index.js'));
+const { createDefaultDeps, runHelper, SERVER_READY, backup, parseBackupParams } = await import(join(root, 'dist/index.js'));
 
 const TARGET_MB = Number(process.env.BENCH_MB ?? 800);
 const SMALL_SERVERS = Number(process.env.BENCH_SMALL_SERVERS ?? 10);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const SMALL_DB_MB = Number(process.env.BENCH_SMALL_DB_MB ?? 300);
+const PHASE_REPEAT = Number(process.env.BENCH_PHASE_REPEAT ?? 3);
 const LABEL = 'dtool.bench=true';
 const PASSWORD = 'bench-password';
 
@@ -148,6 +151,63 @@ async function roundRobin(server, variants, repeat) {
   return { medians: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])), rawBytes };
 }
 
+// ---- where the time goes --------------------------------------------------------------
+// A backup run in-process through the library, exactly as the CLI runs it, with two probes:
+// the engine port is wrapped to note when the helper's container is started and to set
+// DTOOL_BACKUP_TIMINGS=1 in its environment (dtool-backup then reports each phase's length
+// and end time on stderr; the batch relays it), and the reporter notes when the helper is
+// gone (removed). The container's clock is the host's, so the spans join up.
+const epoch = () => (performance.timeOrigin + performance.now()) / 1000;
+let probe;
+const tracedDeps = await createDefaultDeps({
+  docker: new Proxy(deps.docker, {
+    get(target, prop) {
+      const value = target[prop];
+      if (typeof value !== 'function') return value;
+      if (prop === 'createContainer') return (options) => target.createContainer({ ...options, Env: [...(options.Env ?? []), 'DTOOL_BACKUP_TIMINGS=1'] });
+      if (prop === 'startContainer')
+        return (...args) => {
+          probe.startCall ??= epoch();
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  }),
+  reporter: (event) => {
+    if (event.type === 'helper.exit') probe.gone = epoch();
+    const m = event.type === 'helper.output' ? /phase (\S+) ([\d.]+) ([\d.]+)/.exec(event.line) : null;
+    if (m) probe.phases.push([m[1], Number(m[2]), Number(m[3])]);
+  },
+});
+/** One traced backup of `server`: seconds per span, from the call to the report. */
+async function tracedBackup(server, engine, compress) {
+  probe = { phases: [] };
+  const params = parseBackupParams(
+    { link: [`${server}:${server}`], out: join(out, `traced-${engine}-${compress}`), credentials, engine, compress, keep: '1' },
+    process.cwd(),
+  );
+  const start = epoch();
+  const report = await backup(tracedDeps, params);
+  const end = epoch();
+  if (!report.ok || probe.phases.length === 0) throw new Error(`traced backup of ${server} failed: ${JSON.stringify(report.targets[0]?.error)}`);
+  const [, firstSeconds, firstEnd] = probe.phases[0];
+  const scriptStart = firstEnd - firstSeconds;
+  const scriptEnd = probe.phases.at(-1)[2];
+  return {
+    resolve: probe.startCall - start,
+    helperStart: scriptStart - probe.startCall,
+    ...Object.fromEntries(probe.phases.map(([name, seconds]) => [name, seconds])),
+    helperExit: probe.gone - scriptEnd,
+    finish: end - probe.gone,
+    total: end - start,
+  };
+}
+/** Per span, the median over runs (a span a run lacks counts as 0). */
+function medianSpans(runs) {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r[n] ?? 0))]));
+}
+
 // ---- the bench database ---------------------------------------------------------------
 const BIG = 'dtool-bench-big';
 const dataMb = await bigServer(BIG, TARGET_MB);
@@ -191,33 +251,19 @@ rows.push(
   ],
 );
 
-// Where the time goes: the helper's own phases (DTOOL_BACKUP_TIMINGS=1), run as dtool runs
-// it, plus what dtool adds around it (Node start, target resolution, container lifecycle).
-const phaseRuns = {};
-for (const compress of ['zstd', 'none']) {
-  const result = spawnSync(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--link',
-      `${BIG}:db`,
-      '-e',
-      'DTOOL_BACKUP_TIMINGS=1',
-      '-v',
-      `${out}:/out`,
-      '-v',
-      `${credentials}:/run/secrets/client.cnf:ro`,
-      toolsImage,
-      'bash',
-      '-c',
-      `printf '[client]\\nhost=db\\n' > /tmp/host.cnf; cat /run/secrets/client.cnf >> /tmp/host.cnf; DTOOL_CNF=/tmp/host.cnf dtool-backup --engine mariadb-dump --compress ${compress} --out /out/phases-${compress}`,
-    ],
-    { encoding: 'utf8' },
-  );
-  phaseRuns[compress] = Object.fromEntries([...result.stderr.matchAll(/phase (\S+) ([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
-  rmSync(join(out, `phases-${compress}`), { force: true });
+// Traced runs, round-robin too; the CLI's own start-up is the CLI run's median less the
+// in-process run's (both the same backup of the same database in this run).
+const traced = { zstd: [], none: [], mydumper: [] };
+for (let round = 0; round < PHASE_REPEAT; round++) {
+  traced.zstd.push(await tracedBackup(BIG, 'mariadb-dump', 'zstd'));
+  traced.none.push(await tracedBackup(BIG, 'mariadb-dump', 'none'));
+  traced.mydumper.push(await tracedBackup(BIG, 'mydumper', 'none'));
 }
+const phaseColumns = {
+  'zstd (default)': { ...medianSpans(traced.zstd), cli: zstdSeconds },
+  none: { ...medianSpans(traced.none), cli: noneSeconds },
+  'mydumper, none': { ...medianSpans(traced.mydumper), cli: mydumperSeconds },
+};
 docker('rm', '-f', '-v', BIG);
 
 // ---- a small (~300 MB) database -------------------------------------------------------
@@ -226,7 +272,7 @@ const smallMb = await bigServer(SMALL_DB, SMALL_DB_MB);
 const small = await roundRobin(
   SMALL_DB,
   { raw: () => shellHelperDump(SMALL_DB, `${SMALL_DB}.sql`), zstd: dtoolBackup(SMALL_DB, 'mariadb-dump', 'zstd') },
-  REPEAT,
+  REPEAT + 2,
 );
 rows.push(
   [`raw, ${smallMb} MB database`, `${small.medians.raw.toFixed(2)} s`, '', 'baseline', ''],
@@ -251,10 +297,13 @@ for (let i = 0; i < 15; i++) {
   nodeTimes.push(await timed(() => spawnSync('node', ['-e', '0'])));
   helpTimes.push(await timed(() => spawnSync('node', [join(root, 'dist/cli/main.js'), '--help'])));
 }
-for (let i = 0; i < 5; i++) {
+const emptyTraced = [];
+for (let i = 0; i < 7; i++) {
   emptyRaw.push(await timed(() => shellHelperDump(EMPTY, 'empty.sql')));
   emptyDtool.push(await timed(dtoolBackup(EMPTY, 'mariadb-dump', 'zstd')));
+  emptyTraced.push(await tracedBackup(EMPTY, 'mariadb-dump', 'zstd'));
 }
+phaseColumns['empty server, zstd'] = { ...medianSpans(emptyTraced), cli: median(emptyDtool) };
 docker('rm', '-f', '-v', EMPTY);
 rows.push(
   ['`node -e 0` (reference)', `${(median(nodeTimes) * 1000).toFixed(0)} ms`, '', '', ''],
@@ -356,16 +405,34 @@ const context =
   `Bench database: ${dataMb} MB of InnoDB data in ${TABLES} tables (${(rawBytes / 1048576).toFixed(0)} MB as SQL); ${cpus().length} cores; ` +
   `median of ${REPEAT} round-robin runs (the ${SMALL_SERVERS}-server rows: ${SMALL_ROUNDS}; trivial helper: ${TRIVIAL}, alternating). Throughput is SQL MB per second. ` +
   `Ratios: the baseline's time ÷ dtool's (higher is better), except the trivial helper (time ÷ docker run's: lower is better).`;
-const phaseNames = [...new Set(Object.values(phaseRuns).flatMap((p) => Object.keys(p)))];
+const SPANS = [
+  ['startup', 'start-up: Node, modules, CLI (CLI run − in-process run)', (c) => c.cli - c.total],
+  ['resolve', 'resolve target, lock, create + attach the helper (host)', (c) => c.resolve],
+  ['helperStart', 'helper start: container start until dtool-backup runs', (c) => c.helperStart],
+  ['setup', 'dtool-backup: arguments, temp names', (c) => c.setup],
+  ['preflight', 'preflight: connect, `SELECT 1`', (c) => c.preflight],
+  ['mydumper', 'mydumper: dump into a directory', (c) => c.mydumper],
+  ['dump', 'dump into the file (zstd: the written stream decoded as it goes)', (c) => c.dump],
+  ['pack', 'pack: mydumper directory into one tarball', (c) => c.pack],
+  ['hash', 'sha256: what is left once the dump is written (read back alongside it)', (c) => c.hash],
+  ['fsync', 'fsync of the file, beyond the hash', (c) => c.fsync],
+  ['verify', 'verify: completion trailer / metadata', (c) => c.verify],
+  ['helperExit', 'helper exit: report, container stop and removal', (c) => c.helperExit],
+  ['finish', 'rename + directory fsync, manifest, retention (host)', (c) => c.finish],
+];
+const columns = Object.entries(phaseColumns);
+const cell = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(3)} s`);
 const phaseTable = [
-  '| phase (helper, bench database) | zstd (default) | none |',
-  '| --- | --- | --- |',
-  ...phaseNames.map((name) => `| ${name} | ${phaseRuns.zstd?.[name]?.toFixed(2) ?? '-'} s | ${phaseRuns.none?.[name]?.toFixed(2) ?? '-'} s |`),
-  `| dtool around the helper (Node, resolve, create/attach/start, rename, manifest) | ${(zstdSeconds - Object.values(phaseRuns.zstd ?? {}).reduce((a, b) => a + b, 0)).toFixed(2)} s | ${(noneSeconds - Object.values(phaseRuns.none ?? {}).reduce((a, b) => a + b, 0)).toFixed(2)} s |`,
+  `| span (median of ${PHASE_REPEAT} traced runs; empty server: 7) | ${columns.map(([name]) => name).join(' | ')} |`,
+  `| --- | ${columns.map(() => '---').join(' | ')} |`,
+  ...SPANS.filter(([key]) => columns.some(([, c]) => c[key] !== undefined || key === 'startup')).map(
+    ([, label, get]) => `| ${label} | ${columns.map(([, c]) => cell(get(c))).join(' | ')} |`,
+  ),
+  `| **whole CLI run (median of the table above)** | ${columns.map(([, c]) => `**${c.cli.toFixed(2)} s**`).join(' | ')} |`,
 ].join('\n');
-const section = `<!-- bench:start -->\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`make bench\`.\n\n${context}\n\n${table}\n\nWhere the time goes, measured (one run each, DTOOL_BACKUP_TIMINGS=1):\n\n${phaseTable}\n<!-- bench:end -->`;
+const section = `<!-- bench:start -->\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`make bench\`.\n\n${context}\n\n${table}\n\nWhere the time goes, measured: in-process runs of the same backups through the library, the helper reporting its phases (DTOOL_BACKUP_TIMINGS=1) and the host timing the rest (see bench/run.mjs, \`tracedBackup\`). Spans run one after another and add up to the in-process run.\n\n${phaseTable}\n<!-- bench:end -->`;
 console.log(`\n${table}\n\n${phaseTable}\n`);
-const path = join(root, 'BENCHMARKS.md');
+const path = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
 let doc;
 try {
   doc = readFileSync(path, 'utf8');

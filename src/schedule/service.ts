@@ -5,7 +5,7 @@
  * run time). Runs go through the job kinds; their helpers are ordinary dtool helpers, so
  * they die with this process if it is killed (the core guarantee).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../errors.js';
@@ -110,7 +110,7 @@ export async function runScheduleService(deps: Deps, kinds: JobRunner, options: 
   }
 
   const stateDir = resolve(cwd, options.stateDir);
-  await import('node:fs/promises').then((fs) => fs.mkdir(stateDir, { recursive: true }));
+  await mkdir(stateDir, { recursive: true });
   if (options.standby) log(`standby: waiting for the state folder ${stateDir}`);
   await using _stateLock = await acquireLock(join(stateDir, '.lock'), `the scheduler state folder ${stateDir}`, {
     waitMs: options.standby ? 2 ** 31 - 1 : 0,
