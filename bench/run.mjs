@@ -114,6 +114,20 @@ const dtoolBackup = (server, engine, compress) => () => {
   );
 };
 
+/**
+ * Waits (bounded) until InnoDB has written its dirty pages back after a bulk load, so that
+ * what is measured is the dump, not the server's background flushing.
+ */
+async function settle(name) {
+  sqlIn(name, 'SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  for (let i = 0; i < 240; i++) {
+    const dirty = Number(sqlIn(name, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'"));
+    if (dirty < 16) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  log(`${name}: still flushing after 120 s; measuring anyway`);
+}
+
 /** A server holding ~`mb` MB of InnoDB rows in TABLES tables; returns its data size in MB. */
 async function bigServer(name, mb) {
   startServer(name);
@@ -132,6 +146,7 @@ async function bigServer(name, mb) {
     sqlIn(name, "SELECT ROUND(SUM(data_length + index_length) / 1048576) FROM information_schema.tables WHERE table_schema = 'bench'"),
   );
   log(`generated ${dataMb} MB in ${seconds.toFixed(0)}s`);
+  await settle(name);
   return dataMb;
 }
 
@@ -335,6 +350,7 @@ for (const name of smalls) {
     `CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, pad VARCHAR(1024)) ENGINE=InnoDB; USE app; INSERT INTO t SELECT seq, REPEAT(SHA2(seq, 256), 16) FROM seq_1_to_20000;`,
   );
 }
+for (const name of smalls) await settle(name);
 const serialLoop = () => {
   for (const name of smalls) shellHelperDump(name, `${name}.sql`);
 };
