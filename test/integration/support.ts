@@ -1,5 +1,5 @@
 /** Shared pieces of the integration suite: real MariaDB servers and dtool's real deps. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -187,4 +187,11 @@ export async function pollUntil<T>(probe: () => T | Promise<T>, done: (value: T)
     value = await probe();
   }
   return value;
+}
+
+/** IDs of dtool's containers of one helper kind, running or not (`docker ps -a` by label). */
+export function helperContainers(helper: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }

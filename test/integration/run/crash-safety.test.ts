@@ -13,19 +13,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helperLabels } from '../../../src/docker/labels.js';
 import { currentOwner } from '../../../src/host/owner.js';
 import { DTOOL_VERSION } from '../../../src/version.js';
-import { type CliProcess, TEST_LABEL, connectTo, pollUntil, rootCredentials, sql, startDtool, startMariaDb, tempDir } from '../support.js';
+import {
+  type CliProcess,
+  TEST_LABEL,
+  connectTo,
+  pollUntil,
+  rootCredentials,
+  sql,
+  startDtool,
+  startMariaDb,
+  tempDir,
+  helperContainers as helpers,
+} from '../support.js';
 
 /** The CLI run to its end: exit code and both outputs. */
 async function finished(run: CliProcess) {
   const { code, signal } = await run.exited;
   return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-/** dtool helper containers of one helper kind, running or not. */
-function helpers(helper: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
 }
 
 describe('crash safety of the real CLI', () => {

@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_LABEL, connectTo, pollUntil, rootCredentials, sql, startDtool, startMariaDb, tempDir } from '../support.js';
+import {
+  TEST_LABEL,
+  connectTo,
+  pollUntil,
+  rootCredentials,
+  sql,
+  startDtool,
+  startMariaDb,
+  tempDir,
+  helperContainers as helpers,
+} from '../support.js';
 
 /** Polls until `probe` holds, at most `limitMs`. */
 const until = async (probe: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> => pollUntil(probe, Boolean, limitMs);
@@ -17,10 +27,6 @@ const dtool = startDtool;
 
 const starts = (log: string, job: string): string[] =>
   [...log.matchAll(new RegExp(`job=${job.replace(/\./g, '\\.')} run=\\S+ start instant=(\\S+)`, 'g'))].map((m) => m[1]!);
-const helpers = (helper: string) =>
-  execFileSync('docker', ['ps', '-aq', '--filter', `label=dtool.helper=${helper}`], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
 
 describe('dtool schedule run', () => {
   let server: StartedTestContainer;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GUARDED_ATTACH } from '../../support/pins.js';
 import { PrivilegeNotGrantedError } from '../../../src/errors.js';
 import { toCreateOptions, type CreateContext } from '../../../src/core/to-create-options.js';
 import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/core/helper-spec.js';
@@ -6,16 +7,7 @@ import type { HelperRunSpec, Privilege, PrivilegedMode } from '../../../src/core
 const OWNER = { host: 'host-a', bootId: 'boot-a', pid: 77, startTicks: '123' };
 const OWNER_LABELS = { 'dtool.owner.host': 'host-a', 'dtool.owner.boot-id': 'boot-a', 'dtool.owner.pid': '77', 'dtool.owner.start-ticks': '123' };
 const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-id': 'run-1', ...OWNER_LABELS };
-/** Every guarded helper: stdin held open by dtool, the guard told to watch it. */
-const GUARDED = {
-  AttachStdin: true,
-  AttachStdout: true,
-  AttachStderr: true,
-  Tty: false,
-  OpenStdin: true,
-  StdinOnce: true,
-  Env: ['DTOOL_GUARD=stdin'],
-};
+const GUARDED = GUARDED_ATTACH;
 const TMPFS = 'rw,nosuid,nodev,size=256m';
 
 function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretFiles?: Record<string, string> } = {}): CreateContext {
