@@ -20,6 +20,8 @@ export interface DtoolConfig {
 }
 
 export const DEFAULT_IMAGES_DIR = new URL('../images/', import.meta.url).pathname;
+/** The shipped recipes (recipes/ at the package root). */
+export const DEFAULT_RECIPES_DIR = new URL('../recipes/', import.meta.url).pathname;
 
 export const DEFAULT_CONFIG: DtoolConfig = {
   imagePrefix: 'dtool',

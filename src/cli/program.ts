@@ -3,10 +3,12 @@ import { UsageError } from '../errors.js';
 import { DTOOL_VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
 import { registerDbInit } from './commands/db-init.js';
+import { registerDns } from './commands/dns.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerImages } from './commands/images.js';
 import { registerLogrotate } from './commands/logrotate.js';
 import { registerPrune } from './commands/prune.js';
+import { registerRecipe } from './commands/recipe.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSchedule } from './commands/schedule.js';
 import { collect, type CommandContext } from './context.js';
@@ -34,6 +36,8 @@ export function buildProgram(context: CommandContext): Command {
     registerImages,
     registerPrune,
     registerSchedule,
+    registerRecipe,
+    registerDns,
   ]) {
     register(program, context);
   }

@@ -8,6 +8,7 @@ import type { RestoreReport } from '../helpers/mysql/restore.js';
 import type { DoctorReport, ProbeResult } from '../run/doctor.js';
 import type { PruneReport } from '../run/prune.js';
 import type { BuiltImage } from '../run/build-image.js';
+import type { RecipeReport } from '../recipes/execute.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -170,4 +171,21 @@ export function renderPruneReport(report: PruneReport, dryRun: boolean): string 
 
 export function renderBuiltImages(images: readonly BuiltImage[]): string {
   return table([['IMAGE', 'REFERENCE', 'STATE'], ...images.map((i) => [i.name, i.reference, i.cached ? 'up to date' : 'built'])]);
+}
+
+export function renderRecipeReport(report: RecipeReport): string {
+  const rows = [
+    ['STEP', 'KIND', 'STATUS', 'SECONDS', 'DETAIL'],
+    ...report.steps.map((s) => [
+      s.id,
+      s.kind,
+      s.status,
+      s.status === 'skipped' ? '-' : s.seconds.toFixed(2),
+      [s.error?.message ?? s.detail ?? '', s.cutoverGapMs !== undefined ? `(cutover gap ${s.cutoverGapMs} ms)` : ''].filter(Boolean).join(' '),
+    ]),
+  ];
+  const verdict = { changed: 'changed', unchanged: 'unchanged: nothing rebuilt or swapped', failed: `failed at step ${report.failedStep}` }[
+    report.status
+  ];
+  return `${table(rows)}\nrecipe ${report.recipe}: ${verdict} (${report.seconds.toFixed(2)}s)\n`;
 }

@@ -75,6 +75,13 @@ export interface HelperRunSpec {
    * foreign images, which only AutoRemove and the orphan sweep clean up.
    */
   readonly guarded?: boolean;
+  /**
+   * Kept after it exits (no AutoRemove) until dtool has copied its outputs out through the
+   * archive API; dtool removes it then, and the orphan sweep does if dtool died first.
+   */
+  readonly keepUntilCollected?: boolean;
+  /** Replaces the default `dtool-<helper>-<runId>` container name. */
+  readonly containerName?: string;
 }
 
 export interface HelperResult {

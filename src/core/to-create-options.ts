@@ -128,7 +128,7 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
       ...networkOptions(spec),
       ...privilegeOptions,
       ReadonlyRootfs: readonlyRoot,
-      AutoRemove: true,
+      AutoRemove: !spec.keepUntilCollected,
       // tini as PID 1: signals reach the helper's script and zombies are reaped.
       Init: true,
     },

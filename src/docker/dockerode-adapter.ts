@@ -13,12 +13,16 @@ import type {
   BuildImageOptions,
   ContainerEvent,
   ContainerCreateOptions,
+  ContainerDefinition,
   ContainerDetails,
   ContainerSummary,
+  ExecResult,
   DockerPort,
   EngineInfo,
   EngineVersion,
   ImageDetails,
+  ImageSummary,
+  RestartPolicy,
   VolumeSummary,
   WaitCondition,
 } from './port.js';
@@ -139,6 +143,10 @@ export class DockerodeAdapter implements DockerPort {
         tags: image.RepoTags ?? [],
         sizeBytes: image.Size,
         labels: image.Config?.Labels ?? {},
+        env: image.Config?.Env ?? [],
+        cmd: image.Config?.Cmd ?? undefined,
+        entrypoint: asList(image.Config?.Entrypoint),
+        created: image.Created,
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -154,12 +162,78 @@ export class DockerodeAdapter implements DockerPort {
     }
   }
 
+  async listImages(filter: { reference?: string; labels?: readonly string[] }): Promise<ImageSummary[]> {
+    try {
+      const filters: Record<string, string[]> = {};
+      if (filter.reference) filters.reference = [filter.reference];
+      if (filter.labels?.length) filters.label = [...filter.labels];
+      const list = await this.#docker.listImages({ filters: JSON.stringify(filters) });
+      return list.map((i) => ({
+        id: i.Id,
+        tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+        created: i.Created,
+        labels: i.Labels ?? {},
+      }));
+    } catch (error) {
+      throw mapError(error, 'list images');
+    }
+  }
+
+  async removeImage(reference: string): Promise<void> {
+    try {
+      await this.#docker.getImage(reference).remove({ noprune: false });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw mapError(error, `remove image ${reference}`);
+    }
+  }
+
+  async saveImage(reference: string): Promise<Readable> {
+    try {
+      return (await this.#docker.getImage(reference).get()) as unknown as Readable;
+    } catch (error) {
+      throw mapError(error, `save image ${reference}`);
+    }
+  }
+
+  async loadImage(tar: Readable): Promise<string[]> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.#docker.loadImage(tar, { quiet: true })) as unknown as NodeJS.ReadableStream;
+    } catch (error) {
+      throw mapError(error, 'load image');
+    }
+    // The answer is a JSON message stream, like a build's: an errorDetail is a failure.
+    const loaded: string[] = [];
+    await followJsonMessages(stream, (message) => {
+      if (message.errorDetail || message.error) throw new DtoolError('INTERNAL', `load image: ${message.errorDetail?.message ?? message.error}`);
+      const match = /^Loaded image(?: ID)?: (\S+)/.exec(message.stream?.trim() ?? '');
+      if (match) loaded.push(match[1]!);
+    });
+    return loaded;
+  }
+
+  async commitContainer(id: string, target: { repository: string; tag: string; labels?: Readonly<Record<string, string>> }): Promise<string> {
+    try {
+      const result = (await this.#docker.getContainer(id).commit({
+        repo: target.repository,
+        tag: target.tag,
+        pause: true,
+        ...(target.labels ? { changes: Object.entries(target.labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`) } : {}),
+      })) as { Id: string };
+      return result.Id;
+    } catch (error) {
+      throw mapError(error, `commit ${id}`);
+    }
+  }
+
   async buildImage(context: Readable, options: BuildImageOptions): Promise<string> {
     const [firstTag, ...otherTags] = options.tags;
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.#docker.buildImage(context, {
         t: firstTag,
+        ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
         buildargs: options.buildArgs ? { ...options.buildArgs } : undefined,
         labels: options.labels ? { ...options.labels } : undefined,
         rm: true,
@@ -202,6 +276,41 @@ export class DockerodeAdapter implements DockerPort {
     }
   }
 
+  async inspectDefinition(nameOrId: string): Promise<ContainerDefinition | undefined> {
+    try {
+      const c = await this.#docker.getContainer(nameOrId).inspect();
+      const id = c.Id;
+      return {
+        id,
+        name: c.Name.replace(/^\//, ''),
+        image: c.Config.Image,
+        imageId: c.Image,
+        running: c.State.Running,
+        hostname: c.Config.Hostname ?? '',
+        domainname: c.Config.Domainname ?? '',
+        user: c.Config.User ?? '',
+        workingDir: c.Config.WorkingDir ?? '',
+        env: c.Config.Env ?? [],
+        cmd: c.Config.Cmd ?? undefined,
+        entrypoint: asList(c.Config.Entrypoint),
+        labels: c.Config.Labels ?? {},
+        exposedPorts: Object.keys(c.Config.ExposedPorts ?? {}),
+        attachStdin: c.Config.AttachStdin ?? false,
+        openStdin: c.Config.OpenStdin ?? false,
+        hostConfig: c.HostConfig as unknown as ContainerDefinition['hostConfig'],
+        networks: Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({
+          name,
+          // The engine adds the container's short ID as an alias of its own: not the user's.
+          aliases: ((n.Aliases ?? []) as string[]).filter((alias) => !id.startsWith(alias)),
+          ipAddress: n.IPAddress ?? '',
+        })),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw mapError(error, `container ${nameOrId}`);
+    }
+  }
+
   async listContainers(filter: { labels?: readonly string[]; all?: boolean }): Promise<ContainerSummary[]> {
     try {
       const list = await this.#docker.listContainers({
@@ -214,6 +323,8 @@ export class DockerodeAdapter implements DockerPort {
         name: (c.Names.find((n) => n.lastIndexOf('/') === 0) ?? c.Names[0] ?? c.Id).replace(/^\//, ''),
         state: c.State,
         labels: c.Labels ?? {},
+        imageId: c.ImageID,
+        addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, n.IPAddress ?? ''])),
       }));
     } catch (error) {
       throw mapError(error, 'list containers');
@@ -272,6 +383,89 @@ export class DockerodeAdapter implements DockerPort {
       const status = (error as EngineError).statusCode;
       if (status === 404 || status === 409) return;
       throw mapError(error, `kill ${id.slice(0, 12)}`);
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (error) {
+      // 304: stopped already.
+      if ((error as EngineError).statusCode === 304) return;
+      throw mapError(error, `stop ${id.slice(0, 12)}`);
+    }
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).rename({ name });
+    } catch (error) {
+      throw mapError(error, `rename ${id.slice(0, 12)} to ${name}`);
+    }
+  }
+
+  async updateRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).update({ RestartPolicy: policy });
+    } catch (error) {
+      throw mapError(error, `update ${id.slice(0, 12)}`);
+    }
+  }
+
+  async connectNetwork(network: string, id: string, aliases: readonly string[] = []): Promise<void> {
+    try {
+      await this.#docker.getNetwork(network).connect({ Container: id, EndpointConfig: { Aliases: [...aliases] } });
+    } catch (error) {
+      throw mapError(error, `connect ${id.slice(0, 12)} to network ${network}`);
+    }
+  }
+
+  async putArchive(id: string, path: string, tar: Readable): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).putArchive(tar, { path });
+    } catch (error) {
+      throw mapError(error, `copy into ${id.slice(0, 12)}:${path}`);
+    }
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable> {
+    try {
+      return (await this.#docker.getContainer(id).getArchive({ path })) as unknown as Readable;
+    } catch (error) {
+      throw mapError(error, `copy from ${id.slice(0, 12)}:${path}`);
+    }
+  }
+
+  async execInContainer(id: string, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    try {
+      const exec = await this.#docker.getContainer(id).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true, Tty: false });
+      const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+      const chunks: Buffer[] = [];
+      let size = 0;
+      await new Promise<void>((resolve, reject) => {
+        const timer = options.timeoutMs
+          ? setTimeout(() => {
+              stream.destroy();
+              reject(new DtoolError('TIMEOUT', `exec in ${id.slice(0, 12)} timed out after ${options.timeoutMs} ms`));
+            }, options.timeoutMs)
+          : undefined;
+        stream.on('data', (chunk: Buffer) => {
+          if (size < EXEC_OUTPUT_LIMIT) chunks.push(chunk);
+          size += chunk.length;
+        });
+        stream.on('end', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        stream.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
+      const { ExitCode } = await exec.inspect();
+      return { exitCode: ExitCode ?? -1, output: demuxToText(Buffer.concat(chunks)) };
+    } catch (error) {
+      throw mapError(error, `exec in ${id.slice(0, 12)}`);
     }
   }
 
@@ -339,6 +533,52 @@ export class DockerodeAdapter implements DockerPort {
       throw mapError(error, `remove volume ${name}`);
     }
   }
+}
+
+const EXEC_OUTPUT_LIMIT = 64 * 1024;
+
+/** The engine gives a string where a one-element list was meant, in old images' configs. */
+function asList(value: string | string[] | null | undefined): string[] | undefined {
+  if (value === null || value === undefined) return undefined;
+  return typeof value === 'string' ? [value] : value;
+}
+
+/** Multiplexed frames (8-byte header: stream, 0, 0, 0, size) to their text, in order. */
+function demuxToText(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Calls `onMessage` for each JSON line of an engine message stream; a throw from it rejects. */
+function followJsonMessages(stream: NodeJS.ReadableStream, onMessage: (message: BuildMessage) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const take = (line: string) => {
+      try {
+        if (line.trim()) onMessage(JSON.parse(line) as BuildMessage);
+      } catch (error) {
+        reject(error);
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
+        take(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    });
+    stream.on('error', (error) => reject(mapError(error, 'engine stream')));
+    stream.on('end', () => {
+      take(pending);
+      resolve();
+    });
+  });
 }
 
 function splitTag(reference: string): [string, string] {

@@ -14,9 +14,22 @@ export interface MountSpec {
   readonly VolumeOptions?: { readonly Labels?: Readonly<Record<string, string>> };
 }
 
+/** `PORT/PROTO` → host bindings, as in the Engine API. */
+export type PortBindings = Readonly<Record<string, readonly { readonly HostIp?: string; readonly HostPort: string }[]>>;
+
+export interface RestartPolicy {
+  readonly Name: string;
+  readonly MaximumRetryCount?: number;
+}
+
 export interface ContainerCreateOptions {
   readonly name?: string;
   readonly Image: string;
+  readonly Hostname?: string;
+  readonly Domainname?: string;
+  readonly ExposedPorts?: Readonly<Record<string, Record<string, never>>>;
+  /** The network named in HostConfig.NetworkMode, with the container's aliases there. */
+  readonly NetworkingConfig?: { readonly EndpointsConfig: Readonly<Record<string, { readonly Aliases?: readonly string[] }>> };
   readonly Cmd?: readonly string[];
   readonly Entrypoint?: readonly string[];
   readonly User?: string;
@@ -47,6 +60,8 @@ export interface ContainerCreateOptions {
     readonly Init?: boolean;
     readonly PidMode?: string;
     readonly AutoRemove?: boolean;
+    readonly PortBindings?: PortBindings;
+    readonly RestartPolicy?: RestartPolicy;
   };
 }
 
@@ -67,6 +82,20 @@ export interface ImageDetails {
   readonly id: string;
   readonly tags: readonly string[];
   readonly sizeBytes: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The image's defaults, which a container inherits unless it sets its own. */
+  readonly env: readonly string[];
+  readonly cmd: readonly string[] | undefined;
+  readonly entrypoint: readonly string[] | undefined;
+  /** ISO time of creation. */
+  readonly created: string;
+}
+
+export interface ImageSummary {
+  readonly id: string;
+  readonly tags: readonly string[];
+  /** Seconds since the epoch. */
+  readonly created: number;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -95,6 +124,42 @@ export interface ContainerSummary {
   readonly name: string;
   readonly state: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly imageId: string;
+  /** The container's address on each network it is attached to. */
+  readonly addresses: Readonly<Record<string, string>>;
+}
+
+/**
+ * What it takes to create a container again, from a new image: its own settings, not
+ * the image's defaults (`env`, `cmd`, `entrypoint` and `labels` are as the container has
+ * them; the caller drops what it inherited). `hostConfig` is the engine's, passed back as is.
+ */
+export interface ContainerDefinition {
+  readonly id: string;
+  readonly name: string;
+  /** The image reference it was created from, and the ID that reference had then. */
+  readonly image: string;
+  readonly imageId: string;
+  readonly running: boolean;
+  readonly hostname: string;
+  readonly domainname: string;
+  readonly user: string;
+  readonly workingDir: string;
+  readonly env: readonly string[];
+  readonly cmd: readonly string[] | undefined;
+  readonly entrypoint: readonly string[] | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly exposedPorts: readonly string[];
+  readonly attachStdin: boolean;
+  readonly openStdin: boolean;
+  readonly hostConfig: Readonly<Record<string, unknown>> & { readonly NetworkMode?: string; readonly PortBindings?: PortBindings | null };
+  readonly networks: readonly { readonly name: string; readonly aliases: readonly string[]; readonly ipAddress: string }[];
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  /** stdout and stderr, interleaved, capped. */
+  readonly output: string;
 }
 
 export interface VolumeSummary {
@@ -104,6 +169,8 @@ export interface VolumeSummary {
 
 export interface BuildImageOptions {
   readonly tags: readonly string[];
+  /** The Dockerfile's path inside the context (default `Dockerfile`). */
+  readonly dockerfile?: string;
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly labels?: Readonly<Record<string, string>>;
   /** One call per line of build output (the `stream` field of the engine's JSON messages). */
@@ -142,10 +209,23 @@ export interface DockerPort {
 
   inspectImage(reference: string): Promise<ImageDetails | undefined>;
   tagImage(imageId: string, repository: string, tag: string): Promise<void>;
+  /** Images whose reference matches `reference` (e.g. `repo` or `repo:*`), or carrying `labels`. */
+  listImages(filter: { readonly reference?: string; readonly labels?: readonly string[] }): Promise<ImageSummary[]>;
+  /** Untags `reference` (removing the image with its last tag); never forced. An absent image is not an error. */
+  removeImage(reference: string): Promise<void>;
+  /** A tar stream of `docker save`. */
+  saveImage(reference: string): Promise<Readable>;
+  /** Loads a `docker save` tar; resolves with the references (or IDs) it loaded. */
+  loadImage(tar: Readable): Promise<string[]>;
+  commitContainer(
+    id: string,
+    target: { readonly repository: string; readonly tag: string; readonly labels?: Readonly<Record<string, string>> },
+  ): Promise<string>;
   /** Resolves with the built image's ID; rejects with ImageBuildError when the stream held an errorDetail. */
   buildImage(context: Readable, options: BuildImageOptions): Promise<string>;
 
   inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined>;
+  inspectDefinition(nameOrId: string): Promise<ContainerDefinition | undefined>;
   listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }): Promise<ContainerSummary[]>;
   /** Rejects with a CONFLICT DtoolError when the name is taken: the engine decides between racing creators. */
   createContainer(options: ContainerCreateOptions): Promise<string>;
@@ -155,6 +235,17 @@ export interface DockerPort {
   /** Resolves with the exit code once the condition is met (default `not-running`). */
   waitContainer(id: string, condition?: WaitCondition): Promise<number>;
   killContainer(id: string, signal?: string): Promise<void>;
+  /** SIGTERM (or the image's stop signal), then SIGKILL after `timeoutSeconds`; stopped already is not an error. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  updateRestartPolicy(id: string, policy: RestartPolicy): Promise<void>;
+  connectNetwork(network: string, id: string, aliases?: readonly string[]): Promise<void>;
+  /** Extracts `tar` into `path` in the container (which may be created and not started). */
+  putArchive(id: string, path: string, tar: Readable): Promise<void>;
+  /** A tar of `path` in the container, whose top entry is the path's last component. */
+  getArchive(id: string, path: string): Promise<Readable>;
+  /** Runs a command in a running container and waits for it. */
+  execInContainer(id: string, command: readonly string[], options?: { readonly timeoutMs?: number }): Promise<ExecResult>;
   /** Removes the container and its anonymous volumes; a container already gone is not an error. */
   removeContainer(id: string): Promise<void>;
 

@@ -20,7 +20,7 @@ export interface LaunchedHelper extends AsyncDisposable {
   readonly runId: string;
   /** The multiplexed output, from the container's first byte on (attached before start). */
   readonly output: MultiplexedStream;
-  /** The exit code, once the engine has removed the container (AutoRemove). */
+  /** The exit code, once the engine has removed the container (AutoRemove), or once it exits (keepUntilCollected). */
   readonly exited: Promise<number>;
 }
 
@@ -28,7 +28,12 @@ export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function launchHelper(deps: Deps, spec: HelperRunSpec): Promise<LaunchedHelper> {
+export interface LaunchOptions {
+  /** Runs between create and start, e.g. to copy input files in through the archive API. */
+  readonly beforeStart?: (containerId: string) => Promise<void>;
+}
+
+export async function launchHelper(deps: Deps, spec: HelperRunSpec, options: LaunchOptions = {}): Promise<LaunchedHelper> {
   const { docker } = deps;
   const runId = newRunId();
   const secretFiles = await writeSecretFiles(spec.secrets ?? [], deps.owner);
@@ -38,7 +43,7 @@ export async function launchHelper(deps: Deps, spec: HelperRunSpec): Promise<Lau
   };
   try {
     // Checks the privilege grants before any Docker call.
-    const options = toCreateOptions(spec, {
+    const createOptions = toCreateOptions(spec, {
       runId,
       version: DTOOL_VERSION,
       grants: new Set(deps.config.grants),
@@ -46,7 +51,7 @@ export async function launchHelper(deps: Deps, spec: HelperRunSpec): Promise<Lau
       secretFiles: secretFiles.paths,
       owner: deps.owner,
     });
-    const id = await docker.createContainer({ ...options, name: `dtool-${spec.helper}-${runId}` });
+    const id = await docker.createContainer({ ...createOptions, name: spec.containerName ?? `dtool-${spec.helper}-${runId}` });
     cleanups.push(async () => {
       try {
         await docker.removeContainer(id);
@@ -56,9 +61,10 @@ export async function launchHelper(deps: Deps, spec: HelperRunSpec): Promise<Lau
     });
     // The wait is registered before start: an AutoRemove container may be gone the moment
     // it exits, and only a "removed" wait placed earlier still learns its exit code.
-    const exited = docker.waitContainer(id, 'removed');
+    const exited = docker.waitContainer(id, spec.keepUntilCollected ? 'next-exit' : 'removed');
     exited.catch(() => {});
-    const attachment = await docker.attachContainer(id, { stdin: options.OpenStdin });
+    await options.beforeStart?.(id);
+    const attachment = await docker.attachContainer(id, { stdin: createOptions.OpenStdin });
     // Dropped last: while it is open the guard keeps the helper alive.
     cleanups.splice(1, 0, () => attachment.close());
     await docker.startContainer(id);

@@ -20,6 +20,10 @@ export interface RunHelperOptions {
   readonly allowFailure?: boolean;
   /** Called for each complete line of output, as it arrives. */
   readonly onLine?: (stream: OutputStream, line: string) => void;
+  /** Runs between create and start (see LaunchOptions). */
+  readonly beforeStart?: (containerId: string) => Promise<void>;
+  /** Runs once the helper exited, before it is removed: copy outputs out here (with `keepUntilCollected`). */
+  readonly afterExit?: (containerId: string, exitCode: number) => Promise<void>;
 }
 
 /** Splits arriving chunks into lines for `onLine`, holding back a partial last line. */
@@ -42,7 +46,7 @@ export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHel
   const { docker, reporter, signal } = deps;
   if (signal?.aborted) throw new AbortedError();
   const startedAt = Date.now();
-  await using container = await launchHelper(deps, spec);
+  await using container = await launchHelper(deps, spec, options.beforeStart ? { beforeStart: options.beforeStart } : {});
   const { id: containerId, runId, output } = container;
   let stopReason: 'timeout' | 'abort' | undefined;
   const stopContainer = (reason: 'timeout' | 'abort') => {
@@ -104,6 +108,7 @@ export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHel
       outputTruncated: stdout.truncated || stderr.truncated,
       durationMs,
     };
+    if (stopReason === undefined) await options.afterExit?.(containerId, exitCode);
     if (exitCode !== 0 && !options.allowFailure) {
       throw new HelperFailedError(spec.helper, exitCode, lastLines(result.stderr, STDERR_TAIL_LINES));
     }

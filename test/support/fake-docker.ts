@@ -94,6 +94,50 @@ export class FakeDocker implements DockerPort {
     this.#record('buildImage');
     throw new Error('FakeDocker.buildImage is not scripted');
   }
+  // Recipes and swaps are tested on the real engine (test/integration/recipes).
+  async listImages(): Promise<never> {
+    return this.#unscripted('listImages');
+  }
+  async removeImage(): Promise<never> {
+    return this.#unscripted('removeImage');
+  }
+  async saveImage(): Promise<never> {
+    return this.#unscripted('saveImage');
+  }
+  async loadImage(): Promise<never> {
+    return this.#unscripted('loadImage');
+  }
+  async commitContainer(): Promise<never> {
+    return this.#unscripted('commitContainer');
+  }
+  async inspectDefinition(): Promise<never> {
+    return this.#unscripted('inspectDefinition');
+  }
+  async stopContainer(): Promise<never> {
+    return this.#unscripted('stopContainer');
+  }
+  async renameContainer(): Promise<never> {
+    return this.#unscripted('renameContainer');
+  }
+  async updateRestartPolicy(): Promise<never> {
+    return this.#unscripted('updateRestartPolicy');
+  }
+  async connectNetwork(): Promise<never> {
+    return this.#unscripted('connectNetwork');
+  }
+  async putArchive(): Promise<never> {
+    return this.#unscripted('putArchive');
+  }
+  async getArchive(): Promise<never> {
+    return this.#unscripted('getArchive');
+  }
+  async execInContainer(): Promise<never> {
+    return this.#unscripted('execInContainer');
+  }
+  #unscripted(method: keyof DockerPort): never {
+    this.#record(method);
+    throw new Error(`FakeDocker.${method} is not scripted`);
+  }
   async inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined> {
     this.#record('inspectContainer', nameOrId);
     return this.containers.get(nameOrId);
@@ -107,7 +151,7 @@ export class FakeDocker implements DockerPort {
           return key! in c.labels && (value === undefined || c.labels[key!] === value);
         }),
       )
-      .map((c) => ({ id: c.name, name: c.name, state: 'running', labels: c.labels }));
+      .map((c) => ({ id: c.name, name: c.name, state: 'running', labels: c.labels, imageId: 'sha256:fake', addresses: {} }));
   }
 
   async createContainer(options: ContainerCreateOptions): Promise<string> {

@@ -1,8 +1,7 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
+import { defaultStateDir } from '../state-dir.js';
 import { renderJson, table } from '../render.js';
 
 interface RunOptions {
@@ -14,11 +13,8 @@ interface RunOptions {
   readonly grace?: string;
 }
 
-/** Root keeps state in /var/lib, everyone else under their own home (XDG). */
-function defaultStateDir(env: Readonly<Record<string, string | undefined>>): string {
-  if (env.DTOOL_STATE_DIR) return env.DTOOL_STATE_DIR;
-  if (process.getuid?.() === 0) return '/var/lib/dtool/schedule';
-  return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'dtool', 'schedule');
+function scheduleStateDir(env: Readonly<Record<string, string | undefined>>): string {
+  return env.DTOOL_STATE_DIR ?? defaultStateDir(env, 'schedule');
 }
 
 function positive(value: string | undefined, flag: string, fallback: number): number {
@@ -54,7 +50,7 @@ export function registerSchedule(program: Command, context: CommandContext): voi
       createJobKinds(context.io.cwd),
       {
         files,
-        stateDir: options.stateDir ?? defaultStateDir(context.io.env),
+        stateDir: options.stateDir ?? scheduleStateDir(context.io.env),
         ...(options.listen ? { listen: options.listen } : {}),
         maxConcurrent: positive(options.maxConcurrent, '--max-concurrent', 4),
         labels: options.labels !== false,
@@ -103,7 +99,7 @@ export function registerSchedule(program: Command, context: CommandContext): voi
     schedule.command('status').description('jobs, next runs and recent history, from the state folder').option('--json', 'print as JSON'),
   ).action(async (options: { stateDir?: string; json?: boolean }) => {
     const { scheduleStatus, renderScheduleStatus } = await import('../../schedule/status.js');
-    const status = await scheduleStatus(options.stateDir ?? defaultStateDir(context.io.env));
+    const status = await scheduleStatus(options.stateDir ?? scheduleStateDir(context.io.env));
     context.io.stdout(options.json ? renderJson(status) : renderScheduleStatus(status));
   });
 
@@ -120,7 +116,7 @@ export function registerSchedule(program: Command, context: CommandContext): voi
     const result = await runJobNow(
       deps,
       createJobKinds(context.io.cwd),
-      { job: jobName, files, stateDir: options.stateDir ?? defaultStateDir(context.io.env) },
+      { job: jobName, files, stateDir: options.stateDir ?? scheduleStateDir(context.io.env) },
       context.io.cwd,
     );
     context.io.stdout(

@@ -1,0 +1,118 @@
+/**
+ * Small trees of files in and out of containers and build contexts, as tar streams (the
+ * archive API's and the build API's format). Files keep their executable bit; ownership
+ * is root's, as `docker cp` does; only regular files and folders pass, in either direction,
+ * so an archive can never plant a link that points outside its folder.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, normalize, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, pack, type Pack } from 'tar-stream';
+import { UsageError } from '../errors.js';
+
+/** One thing to put in an archive: a host file or folder, or literal content, under `name`. */
+export type ArchiveEntry =
+  | { readonly name: string; readonly path: string }
+  | { readonly name: string; readonly content: string | Uint8Array; readonly mode?: number };
+
+/** Regular files under `dir`, as paths relative to it, sorted (stable hashes and archives). */
+export async function listTree(dir: string, skip: (relativePath: string) => boolean = () => false): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((path) => !skip(path))
+    .sort();
+}
+
+async function addEntry(archive: Pack, name: string, content: Uint8Array | string, mode: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    archive.entry({ name, mode, uid: 0, gid: 0, mtime: new Date(0) }, Buffer.from(content), (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+async function addPath(archive: Pack, name: string, path: string): Promise<void> {
+  const info = await stat(path);
+  if (info.isDirectory()) {
+    archive.entry({ name: `${name}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) });
+    for (const file of await listTree(path)) {
+      const fileInfo = await stat(join(path, file));
+      await addEntry(archive, `${name}/${file.split(sep).join('/')}`, await readFile(join(path, file)), fileInfo.mode & 0o111 ? 0o755 : 0o644);
+    }
+  } else {
+    await addEntry(archive, name, await readFile(path), info.mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * A tar stream of the entries; read errors surface as a stream error. (tar-stream's
+ * streams are streamx streams: readable, pipeable, and accepted wherever a Readable is.)
+ */
+export function packEntries(entries: readonly ArchiveEntry[]): Readable {
+  const into: Pack = pack();
+  void (async () => {
+    try {
+      for (const entry of entries) {
+        if ('path' in entry) await addPath(into, entry.name, entry.path);
+        else await addEntry(into, entry.name, entry.content, entry.mode ?? 0o644);
+      }
+      into.finalize();
+    } catch (error) {
+      into.destroy(error as Error);
+    }
+  })();
+  return into as unknown as Readable;
+}
+
+/**
+ * Extracts an archive-API tar of one path into `dest`, dropping the top component (the
+ * path's own name), so `/out` in the container becomes `dest` on the host.
+ */
+export async function extractArchive(tar: Readable, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  const extraction = extract();
+  extraction.on('entry', (header, stream, next) => {
+    const done = (error?: unknown) => (error ? extraction.destroy(error as Error) : next());
+    const name = header.name.split('/').slice(1).join('/');
+    const target = normalize(join(dest, name));
+    if (name !== '' && !target.startsWith(`${normalize(dest)}${sep}`)) {
+      stream.resume();
+      return done(new UsageError(`archive entry ${header.name} points outside its folder`));
+    }
+    if (header.type === 'directory') {
+      stream.resume();
+      mkdir(target, { recursive: true }).then(() => done(), done);
+    } else if (header.type === 'file') {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+      stream.on('end', () => {
+        writeFile(target, Buffer.concat(chunks), { mode: (header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 }).then(() => done(), done);
+      });
+      stream.on('error', done);
+    } else {
+      stream.resume();
+      done(new UsageError(`archive entry ${header.name} is a ${header.type}: only files and folders are copied`));
+    }
+  });
+  await pipeline(tar, extraction);
+}
+
+/** sha256 of a file or a folder's files (relative path, executable bit, bytes), hex. */
+export async function hashPath(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const info = await stat(path);
+  const files = info.isDirectory() ? await listTree(path) : [''];
+  for (const file of files) {
+    const full = file === '' ? path : join(path, file);
+    const mode = (await stat(full)).mode;
+    hash.update(`${file}\0${mode & 0o111 ? 'x' : '-'}\0`);
+    await pipeline(createReadStream(full), async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) hash.update(chunk);
+    });
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
