@@ -8,6 +8,7 @@
  * values are strings, booleans or lists, as in YAML or labels.
  */
 import type { Deps } from './deps.js';
+import { defaultStateDir } from './host/state-dir.js';
 import { UsageError, exitCodeFor, toDtoolError, type DtoolError } from './errors.js';
 import type { RunEvent } from './events.js';
 import type { JobKindCatalog, JobParams } from './schedule/job.js';
@@ -22,7 +23,7 @@ interface JobKind {
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
-const KINDS: Readonly<Record<string, JobKind>> = {
+const KINDS: Record<string, JobKind> = {
   backup: {
     params: [
       'link',
@@ -80,6 +81,62 @@ const KINDS: Readonly<Record<string, JobKind>> = {
         return { summary: family.summarizeLogrotateReport(report), ...(error ? { error } : {}) };
       };
     },
+  },
+};
+
+/** Recipes run from the scheduler keep their locks and validation memory where the CLI's do. */
+const recipeStateDir = () => defaultStateDir(process.env, 'recipes');
+
+const lockWait = (value: unknown): number => {
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError(`lock-wait expects whole seconds, not "${String(value)}"`);
+  return seconds * 1000;
+};
+
+const recipeSummary = (report: { readonly status: string; readonly steps: readonly { readonly status: string }[] }): string =>
+  `${report.status}: ${report.steps.filter((s) => s.status === 'done').length} of ${report.steps.length} steps did work`;
+
+KINDS.recipe = {
+  params: ['file', 'var', 'lock-wait'],
+  async prepare(raw, cwd) {
+    const [{ loadRecipe }, { parseVarFlags }, recipes] = await Promise.all([
+      import('./recipes/load.js'),
+      import('./recipes/parse.js'),
+      import('./recipes/execute.js'),
+    ]);
+    if (typeof raw.file !== 'string') throw new UsageError('recipe needs file: the recipe (YAML)');
+    const values = raw.var === undefined ? [] : Array.isArray(raw.var) ? raw.var.map(String) : [String(raw.var)];
+    const recipe = await loadRecipe(raw.file, cwd);
+    const vars = parseVarFlags(values);
+    const lockWaitMs = lockWait(raw.lockWait);
+    return async (deps) => {
+      const report = await recipes.runRecipe(deps, recipe, { vars, stateDir: recipeStateDir(), lockWaitMs });
+      const error = recipes.recipeReportError(report);
+      return { summary: recipeSummary(report), ...(error ? { error } : {}) };
+    };
+  },
+};
+
+KINDS['dns-rebuild'] = {
+  params: ['zones', 'network', 'name', 'publish', 'lock-wait'],
+  async prepare(raw, cwd) {
+    const [family, recipes] = await Promise.all([import('./helpers/dns/index.js'), import('./recipes/execute.js')]);
+    const params = family.parseDnsRebuildParams(
+      {
+        ...(raw.zones !== undefined ? { zones: String(raw.zones) } : {}),
+        ...(raw.network !== undefined ? { network: String(raw.network) } : {}),
+        ...(raw.name !== undefined ? { name: String(raw.name) } : {}),
+        ...(raw.publish !== undefined ? { publish: String(raw.publish) } : {}),
+      },
+      cwd,
+    );
+    const lockWaitMs = lockWait(raw.lockWait);
+    return async (deps) => {
+      const report = await family.dnsRebuild(deps, params, { stateDir: recipeStateDir(), lockWaitMs });
+      const error = recipes.recipeReportError(report);
+      return { summary: recipeSummary(report), ...(error ? { error } : {}) };
+    };
   },
 };
 

@@ -36,7 +36,8 @@ export function dnsClient(host: string, port: number, timeoutMs: number) {
         case 'MX':
           return (await resolver.resolveMx(name(query))).map((mx) => `${mx.priority} ${absolute(mx.exchange)}`).sort();
         case 'TXT':
-          return (await resolver.resolveTxt(name(query))).map((chunks) => chunks.join('')).sort();
+          // c-ares hands TXT bytes over as latin1: re-read them as the UTF-8 they are.
+          return (await resolver.resolveTxt(name(query))).map((chunks) => Buffer.from(chunks.join(''), 'latin1').toString('utf8')).sort();
         case 'SRV':
           return (await resolver.resolveSrv(name(query))).map((s) => `${s.priority} ${s.weight} ${s.port} ${absolute(s.name)}`).sort();
       }

@@ -32,13 +32,15 @@ export interface StepReport {
   readonly image?: string;
   /** Swaps: the longest time the service gave no answer during cutover, as the probe saw it. */
   readonly cutoverGapMs?: number;
+  /** The step left something changed behind (an image, a container); computing steps do not. */
+  readonly changed?: boolean;
   readonly error?: { readonly code: string; readonly message: string; readonly details: readonly string[]; readonly hint?: string };
 }
 
 export interface RecipeReport {
   readonly recipe: string;
   readonly file: string;
-  /** `unchanged`: every step was cached or found nothing to do. */
+  /** `unchanged`: no step built, swapped or created anything (computing steps may have run). */
   readonly status: 'changed' | 'unchanged' | 'failed';
   readonly seconds: number;
   readonly steps: readonly StepReport[];
@@ -50,6 +52,8 @@ export interface RecipeRunOptions {
   /** Holds the recipe locks and the keys of configurations already validated. */
   readonly stateDir: string;
   readonly lockWaitMs?: number;
+  /** Re-create detached containers whose image or settings changed. */
+  readonly replace?: boolean;
   readonly onStep?: (event: { readonly step: RecipeStep; readonly report?: StepReport }) => void;
 }
 
@@ -127,6 +131,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
           runId,
           staging,
           validated,
+          replace: options.replace ?? false,
           file: materializer(deps, recipe, step, staging, outputs),
         };
         const outcome = await (RUNNERS[action.kind] as (c: StepContext, a: StepAction) => Promise<StepOutcome>)(context, action);
@@ -140,6 +145,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
           ...(outcome.detail ? { detail: outcome.detail } : {}),
           ...(outcome.image ? { image: outcome.image } : {}),
           ...(outcome.cutoverGapMs !== undefined ? { cutoverGapMs: outcome.cutoverGapMs } : {}),
+          changed: outcome.status === 'done' && outcome.changesState !== false,
         };
       } catch (error) {
         failed = step;
@@ -158,7 +164,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  const changed = reports.some((r) => r.status === 'done');
+  const changed = reports.some((r) => r.changed);
   const report: RecipeReport = {
     recipe: recipe.name,
     file: recipe.file,

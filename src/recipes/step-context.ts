@@ -20,6 +20,8 @@ export interface StepContext {
   /** The run's scratch folder; removed when the run ends. */
   readonly staging: string;
   readonly validated: ValidatedKeys;
+  /** `recipe run --replace`: detached containers out of date are re-created. */
+  readonly replace: boolean;
   /** The host path holding a source's content. */
   file(source: FileSource): Promise<string>;
 }
@@ -32,6 +34,8 @@ export interface StepOutcome {
   readonly outputs?: Readonly<Record<string, string>>;
   readonly detail?: string;
   readonly cutoverGapMs?: number;
+  /** False for steps that only compute (a run whose container is gone, a validation): they change nothing that stays. */
+  readonly changesState?: boolean;
 }
 
 /** The snapshot handed to a step instead of the Docker socket; sorted, so unchanged metadata hashes the same. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { RawDnsRebuildOptions } from '../../helpers/dns/index.js';
 import type { CommandContext } from '../context.js';
 import { renderJson, renderRecipeReport } from '../render.js';
-import { defaultStateDir } from '../state-dir.js';
+import { defaultStateDir } from '../../host/state-dir.js';
 import { lockWaitMs } from './recipe.js';
 
 export function registerDns(program: Command, context: CommandContext): void {

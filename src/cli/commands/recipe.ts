@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderJson, renderRecipeReport } from '../render.js';
-import { defaultStateDir } from '../state-dir.js';
+import { defaultStateDir } from '../../host/state-dir.js';
 
 interface RunOptions {
   readonly var?: string[];
   readonly json?: boolean;
   readonly stateDir?: string;
   readonly lockWait?: string;
+  readonly replace?: boolean;
 }
 
 export function lockWaitMs(value: string | undefined): number {
@@ -48,6 +49,7 @@ export function registerRecipe(program: Command, context: CommandContext): void 
     .option('--var <name=value>', 'set a recipe variable (repeatable)', collect)
     .option('--state-dir <dir>', 'recipe locks and validation memory (default /var/lib/dtool/recipes as root, else ~/.local/state/dtool/recipes)')
     .option('--lock-wait <seconds>', "wait this long for another run holding the recipe's lock (default: fail at once)")
+    .option('--replace', 're-create detached containers (clones) made from another image or other settings')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, options: RunOptions, command: Command) => {
       const [{ loadRecipe }, { parseVarFlags }, { runRecipe, recipeReportError }] = await Promise.all([
@@ -62,6 +64,7 @@ export function registerRecipe(program: Command, context: CommandContext): void 
         vars,
         stateDir: options.stateDir ?? defaultStateDir(context.io.env, 'recipes'),
         lockWaitMs: lockWaitMs(options.lockWait),
+        replace: options.replace ?? false,
         onStep: ({ step, report: done }) =>
           deps.reporter({
             type: 'info',

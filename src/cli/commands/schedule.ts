@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
-import { defaultStateDir } from '../state-dir.js';
+import { defaultStateDir } from '../../host/state-dir.js';
 import { renderJson, table } from '../render.js';
 
 interface RunOptions {

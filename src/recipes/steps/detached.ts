@@ -1,8 +1,10 @@
 /**
  * Detached `run`s: named containers that keep running after the recipe (a template to
- * commit, or clones of it). Idempotent by name: an existing container is kept (and
- * started if it stopped); `replace` re-creates those whose image differs.
+ * commit, or clones of it). Idempotent by name: an existing container is kept (a replica
+ * that stopped is started again); with `replace` (or `recipe run --replace`) one made from
+ * another image or other settings is re-created.
  */
+import { createHash } from 'node:crypto';
 import { toServiceCreateOptions } from '../../core/service.js';
 import type { Deps } from '../../deps.js';
 import type { RunStep } from '../recipe.js';
@@ -10,9 +12,21 @@ import type { StepContext, StepOutcome } from '../step-context.js';
 import { fillReplica } from '../template.js';
 import { requireImage } from './require-image.js';
 
+const LABEL_SPEC = 'dtool.recipe.spec';
+
 export function replicaNames(step: Pick<RunStep, 'name' | 'replicas'>): string[] {
   const name = step.name ?? '';
   return step.replicas === undefined ? [name] : Array.from({ length: step.replicas }, (_, i) => `${name}-${i + 1}`);
+}
+
+/** What a detached container was made from: a change in any of it makes the container out of date. */
+function specHash(step: RunStep, imageId: string, name: string): string {
+  const fill = (text: string) => fillReplica(text, name);
+  return createHash('sha256')
+    .update(JSON.stringify([imageId, step.command, step.entrypoint ?? null, step.env, step.user ?? null, step.hostname ? fill(step.hostname) : null]))
+    .update(JSON.stringify([step.networks, Object.entries(step.labels).map(([k, v]) => [k, fill(v)]), step.writableRoot]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function createStarted(deps: Deps, context: StepContext, step: RunStep, name: string, imageId: string): Promise<void> {
@@ -31,7 +45,7 @@ async function createStarted(deps: Deps, context: StepContext, step: RunStep, na
       ...Object.fromEntries(Object.entries(step.labels).map(([k, v]) => [k, fill(v)])),
       'dtool.recipe': context.recipe.name,
       'dtool.recipe.step': context.step.id,
-      'dtool.recipe.image': imageId,
+      [LABEL_SPEC]: specHash(step, imageId, name),
     },
     tmpfs: [],
     capabilities: [],
@@ -53,7 +67,8 @@ export async function runDetached(context: StepContext, step: RunStep): Promise<
   const counts = { created: 0, replaced: 0, kept: 0, started: 0 };
   for (const name of replicaNames(step)) {
     const existing = await deps.docker.inspectDefinition(name);
-    if (existing && (!step.replace || existing.imageId === image.id)) {
+    const replace = step.replace || context.replace;
+    if (existing && (!replace || existing.labels[LABEL_SPEC] === specHash(step, image.id, name))) {
       counts.kept++;
       if (!existing.running && step.replicas !== undefined) {
         await deps.docker.startContainer(existing.id);

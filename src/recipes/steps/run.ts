@@ -104,7 +104,7 @@ export async function runRunStep(context: StepContext, step: RunStep): Promise<S
     },
   });
   for (const [name, folder] of Object.entries(step.hostOutputs)) outputs[name] = resolveRecipePath(context.recipe.file, folder);
-  return { status: 'done', outputs };
+  return { status: 'done', outputs, changesState: false };
 }
 
 /** What a verdict depends on: the image, the command and every input's content. */
@@ -129,5 +129,5 @@ export async function runValidate(context: StepContext, step: ValidateStep): Pro
     throw new VerifyFailedError(`${basename(step.command[0] ?? 'validation')} rejected the input: ${culprit}`, { details: said });
   }
   await context.validated.add(key);
-  return { status: 'done', detail: 'valid' };
+  return { status: 'done', detail: 'valid', changesState: false };
 }
