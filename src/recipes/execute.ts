@@ -12,7 +12,7 @@ import { AbortedError, DtoolError, UsageError, toDtoolError, type ErrorCode } fr
 import { acquireLock } from '../host/lock.js';
 import { newRunId } from '../run/helper-container.js';
 import type { Recipe, RecipeStep, StepAction, StepKind } from './recipe.js';
-import { checkRecipeVars } from './parse.js';
+import { checkRecipeVars, variableValues } from './parse.js';
 import { substituteDeep } from './resolve.js';
 import { type StepContext, type StepOutcome, materializer } from './step-context.js';
 import { ValidatedKeys } from './validated-keys.js';
@@ -94,7 +94,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
       details: problems.map((p) => `${p.origin}: ${p.message}`),
     });
   }
-  const vars = withDefaults(recipe, options.vars);
+  const vars = variableValues(recipe, options.vars);
   const started = Date.now();
   await mkdir(options.stateDir, { recursive: true });
   const lockName = recipe.lock ? substituteDeep(recipe.lock, { vars, images: {} }) : undefined;
@@ -174,13 +174,4 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
     ...(failed ? { failedStep: failed.id } : {}),
   };
   return report;
-}
-
-function withDefaults(recipe: Recipe, given: Readonly<Record<string, string>>): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const variable of recipe.variables) {
-    const value = given[variable.name] ?? variable.default;
-    if (value !== undefined) vars[variable.name] = value;
-  }
-  return vars;
 }

@@ -18,6 +18,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recreateOptions, toServiceCreateOptions, type ServiceCreate } from '../../core/service.js';
 import type { Deps } from '../../deps.js';
+import { helperLabels } from '../../docker/labels.js';
+import { DTOOL_VERSION } from '../../version.js';
 import type { ContainerDefinition } from '../../docker/port.js';
 import { AbortedError, DtoolError, NotFoundError, UsageError, VerifyFailedError } from '../../errors.js';
 import type { SwapStep } from '../recipe.js';
@@ -146,7 +148,13 @@ export async function runSwap(context: StepContext, step: SwapStep): Promise<Ste
   // 1. The candidate, judged at its own address; removed whatever the verdict.
   const candidate = await createFrom(
     deps,
-    recreateOptions(current, oldImage, step.image, { name: `${step.container}-candidate-${context.runId}`, withPorts: false, withAliases: false }),
+    recreateOptions(current, oldImage, step.image, {
+      name: `${step.container}-candidate-${context.runId}`,
+      withPorts: false,
+      withAliases: false,
+      // Owner labels: if dtool dies while judging it, the next start's orphan sweep removes it.
+      extraLabels: helperLabels('swap-candidate', context.runId, DTOOL_VERSION, deps.owner),
+    }),
   );
   try {
     await docker.startContainer(candidate);
