@@ -11,7 +11,8 @@ function instructions(dockerfile: string): string[] {
   let current = '';
   for (const raw of dockerfile.split(/\r?\n/)) {
     const line = raw.trim();
-    if (current === '' && (line === '' || line.startsWith('#'))) continue;
+    // Comment and empty lines are skipped, inside a continued instruction too (as the builder does).
+    if (line === '' || line.startsWith('#')) continue;
     if (line.endsWith('\\')) {
       current += `${line.slice(0, -1)} `;
       continue;

@@ -142,7 +142,8 @@ export function recreateOptions(
   const networkMode = hostConfig.NetworkMode ?? 'default';
   const primary = current.networks.find((n) => n.name === networkMode);
   const userNetwork = !['default', 'bridge', 'host', 'none'].includes(networkMode) && !networkMode.startsWith('container:');
-  const defaultHostname = current.id.startsWith(current.hostname);
+  // The engine's default hostname is the first 12 characters of the ID; anything else was chosen.
+  const defaultHostname = current.hostname === current.id.slice(0, 12);
   return {
     options: {
       name: variant.name,
@@ -172,7 +173,8 @@ export function recreateOptions(
       },
     },
     extraNetworks: current.networks
-      .filter((n) => n.name !== networkMode)
+      // `default` is the bridge by another name: joined at create already.
+      .filter((n) => n.name !== networkMode && !(networkMode === 'default' && n.name === 'bridge'))
       .map((n) => ({ name: n.name, aliases: variant.withAliases ? n.aliases : [] })),
   };
 }

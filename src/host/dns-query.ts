@@ -5,7 +5,8 @@
  */
 import { Resolver } from 'node:dns/promises';
 
-export type QueryType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT' | 'NS' | 'SRV' | 'PTR';
+export const QUERY_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV', 'PTR'] as const;
+export type QueryType = (typeof QUERY_TYPES)[number];
 
 export interface GoldenQuery {
   readonly name: string;

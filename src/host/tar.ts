@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, normalize, relative, sep } from 'node:path';
+import { dirname, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Pack } from 'tar-stream';
@@ -71,17 +71,23 @@ export function packEntries(entries: readonly ArchiveEntry[]): Readable {
  * Extracts an archive-API tar of one path into `dest`, dropping the top component (the
  * path's own name), so `/out` in the container becomes `dest` on the host.
  */
-export async function extractArchive(tar: Readable, dest: string): Promise<void> {
+export async function extractArchive(tar: Readable, destination: string): Promise<void> {
+  const dest = resolve(destination);
   await mkdir(dest, { recursive: true });
   const extraction = extract();
   extraction.on('entry', (header, stream, next) => {
     const done = (error?: unknown) => (error ? extraction.destroy(error as Error) : next());
-    const name = header.name.split('/').slice(1).join('/');
-    const target = normalize(join(dest, name));
-    if (name !== '' && !target.startsWith(`${normalize(dest)}${sep}`)) {
+    const refuse = (message: string) => {
+      // The entry's own stream goes down with the extraction: its error is already ours.
+      stream.on('error', () => {});
       stream.resume();
-      return done(new UsageError(`archive entry ${header.name} points outside its folder`));
-    }
+      done(new UsageError(message));
+    };
+    const parts = header.name.split('/').filter(Boolean);
+    // A single file (an output path that is a file, not a folder) keeps its own name.
+    const name = parts.length === 1 && header.type === 'file' ? parts[0]! : parts.slice(1).join('/');
+    const target = normalize(join(dest, name));
+    if (name !== '' && !target.startsWith(`${dest}${sep}`)) return refuse(`archive entry ${header.name} points outside its folder`);
     if (header.type === 'directory') {
       stream.resume();
       mkdir(target, { recursive: true }).then(() => done(), done);
@@ -89,12 +95,13 @@ export async function extractArchive(tar: Readable, dest: string): Promise<void>
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
       stream.on('end', () => {
-        writeFile(target, Buffer.concat(chunks), { mode: (header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 }).then(() => done(), done);
+        mkdir(dirname(target), { recursive: true })
+          .then(() => writeFile(target, Buffer.concat(chunks), { mode: (header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 }))
+          .then(() => done(), done);
       });
       stream.on('error', done);
     } else {
-      stream.resume();
-      done(new UsageError(`archive entry ${header.name} is a ${header.type}: only files and folders are copied`));
+      refuse(`archive entry ${header.name} is a ${header.type}: only files and folders are copied`);
     }
   });
   await pipeline(tar, extraction);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { DockerPort } from '../docker/port.js';
 import { UsageError } from '../errors.js';
-import { checkGolden, dnsClient, type GoldenQuery } from '../host/dns-query.js';
+import { QUERY_TYPES, checkGolden, dnsClient, type GoldenQuery, type QueryType } from '../host/dns-query.js';
 import type { Probe } from './recipe.js';
 
 export interface ProbeTarget {
@@ -56,9 +56,12 @@ export function parseGoldenQueries(text: string, origin: string): GoldenQuery[] 
     Array.isArray(parsed) &&
     parsed.every(
       (q: { name?: unknown; type?: unknown; answers?: unknown } | null) =>
-        typeof q?.name === 'string' && typeof q?.type === 'string' && Array.isArray(q?.answers),
+        typeof q?.name === 'string' &&
+        QUERY_TYPES.includes(q.type as QueryType) &&
+        Array.isArray(q.answers) &&
+        q.answers.every((answer: unknown) => typeof answer === 'string'),
     );
-  if (!valid) throw new UsageError(`${origin}: expected a list of {name, type, answers: [...]}`);
+  if (!valid) throw new UsageError(`${origin}: expected a list of {name, type (${QUERY_TYPES.join(', ')}), answers: [strings]}`);
   if ((parsed as unknown[]).length === 0) throw new UsageError(`${origin}: no golden queries: a probe that asks nothing proves nothing`);
   return parsed as GoldenQuery[];
 }
