@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { DTOOL_VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
 import { registerDbInit } from './commands/db-init.js';
+import { registerDind } from './commands/dind.js';
 import { registerDns } from './commands/dns.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerImages } from './commands/images.js';
@@ -38,6 +39,7 @@ export function buildProgram(context: CommandContext): Command {
     registerSchedule,
     registerRecipe,
     registerDns,
+    registerDind,
   ]) {
     register(program, context);
   }

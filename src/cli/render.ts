@@ -9,6 +9,8 @@ import type { DoctorReport, ProbeResult } from '../run/doctor.js';
 import type { PruneReport } from '../run/prune.js';
 import type { BuiltImage } from '../run/build-image.js';
 import type { RecipeReport } from '../recipes/execute.js';
+import type { DindBuildReport } from '../helpers/dind/build.js';
+import type { BuildInstallReport } from '../helpers/dind/build-install.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -188,4 +190,27 @@ export function renderRecipeReport(report: RecipeReport): string {
     report.status
   ];
   return `${table(rows)}\nrecipe ${report.recipe}: ${verdict} (${report.seconds.toFixed(2)}s)\n`;
+}
+
+export function renderDindBuildReport(report: DindBuildReport): string {
+  const seeded = report.seeded.map((s) => `${s.image} (${s.from === 'host' ? `copied in, ${s.seconds}s` : 'cached'})`).join(', ');
+  return [
+    `built ${report.tag} (${report.imageId.slice(7, 19)}) inside DinD in ${report.seconds.toFixed(2)}s: ${report.steps} steps, ${report.cachedSteps} cached`,
+    `wrote ${report.out} (${formatBytes(report.bytes)}, sha256 ${report.sha256}) and ${report.manifest}`,
+    ...(seeded ? [`base images: ${seeded}`] : []),
+    `cache: ${report.cacheVolume ?? 'none (--no-cache)'}; inner storage driver ${report.storageDriver}`,
+    ...(report.loaded ? [`loaded into this engine as ${report.tag}; image id checked`] : []),
+    ...report.warnings.map((w) => `warning: ${w}`),
+  ]
+    .join('\n')
+    .concat('\n');
+}
+
+export function renderBuildInstallReport(report: BuildInstallReport): string {
+  const what = {
+    installed: 'installed',
+    unchanged: 'unchanged (same content already there)',
+    replaced: `replaced (old one kept as ${report.previous})`,
+  }[report.status];
+  return `${report.path}: ${what}\n  ${report.kind}, ${formatBytes(report.bytes)}, sha256 ${report.sha256}\n  from ${report.image} (${report.imageId.slice(7, 19)}), built via ${report.via} in ${report.seconds.toFixed(2)}s\n`;
 }

@@ -5,7 +5,7 @@
  * followProgress would report it as a success).
  */
 import Module, { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
+import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError } from '../errors.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   ContainerDetails,
   ContainerSummary,
   ExecResult,
+  ExecSession,
   DockerPort,
   EngineInfo,
   EngineVersion,
@@ -433,6 +434,50 @@ export class DockerodeAdapter implements DockerPort {
       return (await this.#docker.getContainer(id).getArchive({ path })) as unknown as Readable;
     } catch (error) {
       throw mapError(error, `copy from ${id.slice(0, 12)}:${path}`);
+    }
+  }
+
+  async execStream(id: string, command: readonly string[], options: { stdin?: Readable; env?: readonly string[] } = {}): Promise<ExecSession> {
+    const { stdin } = options;
+    try {
+      const exec = await this.#docker.getContainer(id).exec({
+        Cmd: [...command],
+        ...(options.env ? { Env: [...options.env] } : {}),
+        AttachStdin: stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      });
+      const stream = (await exec.start({ hijack: true, stdin: stdin !== undefined })) as unknown as Duplex;
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.#docker.modem.demuxStream(stream, stdout, stderr);
+      // Ending stdin half-closes the connection: the command sees end-of-file.
+      if (stdin) stdin.pipe(stream);
+      const exitCode = new Promise<number>((resolve, reject) => {
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          stdout.end();
+          stderr.end();
+          exec.inspect().then(
+            (info) => resolve(info.ExitCode ?? -1),
+            (error: unknown) => reject(mapError(error, `exec in ${id.slice(0, 12)}`)),
+          );
+        };
+        stream.once('end', finish);
+        stream.once('close', finish);
+        stream.once('error', (error) => reject(mapError(error, `exec in ${id.slice(0, 12)}`)));
+        stdin?.once('error', (error) => {
+          stream.destroy();
+          reject(error);
+        });
+      });
+      exitCode.catch(() => {});
+      return { stdout, stderr, exitCode };
+    } catch (error) {
+      throw mapError(error, `exec in ${id.slice(0, 12)}`);
     }
   }
 

@@ -156,6 +156,14 @@ export interface ContainerDefinition {
   readonly networks: readonly { readonly name: string; readonly aliases: readonly string[]; readonly ipAddress: string }[];
 }
 
+/** A command running in a container, its output streaming (demultiplexed). */
+export interface ExecSession {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit code, once the command ended and both outputs ended. */
+  readonly exitCode: Promise<number>;
+}
+
 export interface ExecResult {
   readonly exitCode: number;
   /** stdout and stderr, interleaved, capped. */
@@ -244,6 +252,11 @@ export interface DockerPort {
   putArchive(id: string, path: string, tar: Readable): Promise<void>;
   /** A tar of `path` in the container, whose top entry is the path's last component. */
   getArchive(id: string, path: string): Promise<Readable>;
+  /**
+   * Starts a command in a running container with its output streaming; `stdin` is piped to
+   * the command and closed when it ends (e.g. a tar for `docker load` or `docker build -`).
+   */
+  execStream(id: string, command: readonly string[], options?: { readonly stdin?: Readable; readonly env?: readonly string[] }): Promise<ExecSession>;
   /** Runs a command in a running container and waits for it. */
   execInContainer(id: string, command: readonly string[], options?: { readonly timeoutMs?: number }): Promise<ExecResult>;
   /** Removes the container and its anonymous volumes; a container already gone is not an error. */

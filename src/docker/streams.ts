@@ -70,3 +70,19 @@ export function lastLines(text: string, count: number): string[] {
     .filter((line) => line !== '')
     .slice(-count);
 }
+
+/** Splits arriving chunks into lines for `onLine`, holding back a partial last line. */
+export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | undefined) => void {
+  let pending = '';
+  return (chunk) => {
+    if (chunk === undefined) {
+      if (pending) onLine(pending);
+      pending = '';
+      return;
+    }
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  };
+}

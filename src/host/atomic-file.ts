@@ -3,7 +3,12 @@
  * rename over the final name and fsync the directory, so a crash leaves either the old
  * state or the new one, never half a file.
  */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -41,4 +46,44 @@ export async function writeFileAtomic(finalPath: string, content: string | Uint8
     await rm(tempPath, { force: true });
     throw error;
   }
+}
+
+/**
+ * Streams `source` into `finalPath` atomically, hashing on the way: a failure (or `signal`)
+ * mid-stream leaves no file under the final name and no temp file either.
+ */
+export async function writeStreamAtomic(
+  finalPath: string,
+  source: Readable,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<{ readonly sha256: string; readonly bytes: number }> {
+  const tempPath = tempPathFor(finalPath);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    const handle = await open(tempPath, 'wx', 0o644);
+    try {
+      const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(
+        source,
+        hashing,
+        createWriteStream('', { fd: handle.fd, autoClose: false }),
+        ...(options.signal ? [{ signal: options.signal }] : []),
+      );
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await commitRename(tempPath, finalPath);
+  } catch (error) {
+    await rm(tempPath, { force: true });
+    throw error;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }

@@ -69,9 +69,10 @@ export function packEntries(entries: readonly ArchiveEntry[]): Readable {
 
 /**
  * Extracts an archive-API tar of one path into `dest`, dropping the top component (the
- * path's own name), so `/out` in the container becomes `dest` on the host.
+ * path's own name), so `/out` in the container becomes `dest` on the host. With `keepTop`,
+ * names are kept: `/usr/bin/tool` becomes `dest/tool`, `/opt/app` becomes `dest/app/…`.
  */
-export async function extractArchive(tar: Readable, destination: string): Promise<void> {
+export async function extractArchive(tar: Readable, destination: string, options: { readonly keepTop?: boolean } = {}): Promise<void> {
   const dest = resolve(destination);
   await mkdir(dest, { recursive: true });
   const extraction = extract();
@@ -85,7 +86,7 @@ export async function extractArchive(tar: Readable, destination: string): Promis
     };
     const parts = header.name.split('/').filter(Boolean);
     // A single file (an output path that is a file, not a folder) keeps its own name.
-    const name = parts.length === 1 && header.type === 'file' ? parts[0]! : parts.slice(1).join('/');
+    const name = options.keepTop || (parts.length === 1 && header.type === 'file') ? parts.join('/') : parts.slice(1).join('/');
     const target = normalize(join(dest, name));
     if (name !== '' && !target.startsWith(`${dest}${sep}`)) return refuse(`archive entry ${header.name} points outside its folder`);
     if (header.type === 'directory') {

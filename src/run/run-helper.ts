@@ -7,7 +7,7 @@
  */
 import { AbortedError, HelperFailedError, TimeoutError } from '../errors.js';
 import type { Deps } from '../deps.js';
-import { FrameDemuxer, TailBuffer, lastLines, type OutputStream } from '../docker/streams.js';
+import { FrameDemuxer, TailBuffer, lastLines, lineSplitter, type OutputStream } from '../docker/streams.js';
 import type { HelperResult, HelperRunSpec } from '../core/helper-spec.js';
 import { launchHelper } from './helper-container.js';
 
@@ -24,22 +24,6 @@ export interface RunHelperOptions {
   readonly beforeStart?: (containerId: string) => Promise<void>;
   /** Runs once the helper exited, before it is removed: copy outputs out here (with `keepUntilCollected`). */
   readonly afterExit?: (containerId: string, exitCode: number) => Promise<void>;
-}
-
-/** Splits arriving chunks into lines for `onLine`, holding back a partial last line. */
-function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | undefined) => void {
-  let pending = '';
-  return (chunk) => {
-    if (chunk === undefined) {
-      if (pending) onLine(pending);
-      pending = '';
-      return;
-    }
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) onLine(line);
-  };
 }
 
 export async function runHelper(deps: Deps, spec: HelperRunSpec, options: RunHelperOptions = {}): Promise<HelperResult> {

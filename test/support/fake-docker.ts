@@ -131,6 +131,9 @@ export class FakeDocker implements DockerPort {
   async getArchive(): Promise<never> {
     return this.#unscripted('getArchive');
   }
+  async execStream(): Promise<never> {
+    return this.#unscripted('execStream');
+  }
   async execInContainer(): Promise<never> {
     return this.#unscripted('execInContainer');
   }

@@ -3,14 +3,11 @@
  * beside it), `load` one back, and `prune` a repository down to its newest N images,
  * never removing one a container uses.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../../errors.js';
-import { commitRename, tempPathFor, writeFileAtomic } from '../../host/atomic-file.js';
+import { writeFileAtomic, writeStreamAtomic } from '../../host/atomic-file.js';
 import type { CommitStep, LoadStep, PruneStep, SaveStep, TagStep } from '../recipe.js';
 import { resolveRecipePath } from '../parse.js';
 import type { StepContext, StepOutcome } from '../step-context.js';
@@ -46,28 +43,7 @@ export async function runSave(context: StepContext, step: SaveStep): Promise<Ste
   const image = await requireImage(context.deps, step.image, context.step.id);
   const path = resolveRecipePath(context.recipe.file, step.to);
   await mkdir(dirname(path), { recursive: true });
-  const temp = tempPathFor(path);
-  const hash = createHash('sha256');
-  try {
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
-      await pipeline(await context.deps.docker.saveImage(step.image), hashing, createWriteStream('', { fd: handle.fd, autoClose: false }));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await commitRename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const sha256 = hash.digest('hex');
+  const { sha256 } = await writeStreamAtomic(path, await context.deps.docker.saveImage(step.image));
   await writeFileAtomic(`${path}.sha256`, `${sha256}  ${basename(path)}\n`);
   return { status: 'done', image: step.image, detail: `${path} (sha256 ${sha256.slice(0, 12)}, image ${image.id.slice(7, 19)})` };
 }
