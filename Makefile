@@ -47,6 +47,7 @@ test-integration: images
 bench: images
 	node bench/run.mjs
 	node bench/schedule.mjs
+	node bench/recipes.mjs
 
 clean:
 	rm -rf dist .demo

@@ -28,7 +28,8 @@ export interface ServiceProbe {
   ping(target: ProbeTarget): Promise<boolean>;
 }
 
-const QUERY_TIMEOUT_MS = 250;
+/** Containers on this engine answer in well under a millisecond; a lost query is retried rather than waited for. */
+const QUERY_TIMEOUT_MS = 100;
 
 function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -29,7 +29,7 @@ import { requireImage } from './require-image.js';
 
 /** How long the old container gets to stop: the gap grows with it, so keep it short. */
 const STOP_TIMEOUT_SECONDS = 5;
-const RETRY_MS = 100;
+const RETRY_MS = 25;
 /** 200 queries a second, as the load loop. */
 const GAP_PING_INTERVAL_MS = 5;
 
