@@ -116,11 +116,16 @@ export async function hashPath(path: string): Promise<string> {
   for (const file of files) {
     const full = file === '' ? path : join(path, file);
     const mode = (await stat(full)).mode;
-    hash.update(`${file}\0${mode & 0o111 ? 'x' : '-'}\0`);
-    await pipeline(createReadStream(full), async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) hash.update(chunk);
-    });
-    hash.update('\0');
+    hash.update(`${file}\0${mode & 0o111 ? 'x' : '-'}\0${await fileSha256(full)}\0`);
   }
+  return hash.digest('hex');
+}
+
+/** sha256 of a file's bytes, hex: what `sha256sum` prints. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) hash.update(chunk);
+  });
   return hash.digest('hex');
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RawBuildInstallOptions } from '../../helpers/dind/build-install.js';
 import type { RawDindBuildOptions } from '../../helpers/dind/build.js';
+import { defaultStateDir } from '../../host/state-dir.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderBuildInstallReport, renderDindBuildReport, renderJson, table } from '../render.js';
 
@@ -22,7 +23,7 @@ export function registerDind(program: Command, context: CommandContext): void {
     .action(async (contextDir: string, options: RawDindBuildOptions & { json?: boolean }, command: Command) => {
       const { dindBuild, parseDindBuildParams } = await import('../../helpers/dind/build.js');
       const params = parseDindBuildParams(contextDir, options, context.io.cwd);
-      const report = await dindBuild(await context.deps(command), params);
+      const report = await dindBuild(await context.deps(command), params, { lockDir: defaultStateDir(context.io.env, 'dind') });
       context.io.stdout(options.json ? renderJson(report) : renderDindBuildReport(report));
     });
   const cache = dind.command('cache').description('the named volumes that keep DinD layers between builds');

@@ -17,7 +17,7 @@ import type { Deps } from '../../deps.js';
 import { helperLabels } from '../../docker/labels.js';
 import { DtoolError, NotFoundError, UsageError } from '../../errors.js';
 import { fsyncPath } from '../../host/atomic-file.js';
-import { extractArchive, hashPath } from '../../host/tar.js';
+import { extractArchive, fileSha256, hashPath } from '../../host/tar.js';
 import { ensureWritableDir } from '../../host/writable-dir.js';
 import { newRunId } from '../../run/helper-container.js';
 import { DTOOL_VERSION } from '../../version.js';
@@ -209,12 +209,14 @@ async function place(
   const kind = info.isDirectory() ? 'folder' : 'file';
   if (params.mode !== undefined) await chmod(staged, params.mode);
   if (kind === 'file') await fsyncPath(staged);
-  const sha256 = await hashPath(staged);
+  // A file's is what sha256sum prints; a folder's covers its files' names, modes and bytes.
+  const digest = (path: string) => (kind === 'file' ? fileSha256(path) : hashPath(path));
+  const sha256 = await digest(staged);
   const bytes = await sizeOf(staged);
   const existing = await stat(dest).catch(() => undefined);
   const base = { path: dest, kind, bytes, sha256 } as const;
   if (existing) {
-    const existingHash = await hashPath(dest);
+    const existingHash = existing.isDirectory() === (kind === 'folder') ? await digest(dest) : '';
     if (existingHash === sha256) {
       if (params.mode !== undefined) await chmod(dest, params.mode);
       return { ...base, status: 'unchanged' };

@@ -18,14 +18,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { baseImages } from '../../core/dockerfile.js';
 import type { HelperRunSpec } from '../../core/helper-spec.js';
 import { assertGranted } from '../../core/privileges.js';
 import type { Deps } from '../../deps.js';
 import { AbortedError, NotFoundError, UsageError, VerifyFailedError } from '../../errors.js';
 import { writeFileAtomic, writeStreamAtomic } from '../../host/atomic-file.js';
+import { acquireLock, lockHolder } from '../../host/lock.js';
+import { defaultStateDir } from '../../host/state-dir.js';
 import { ensureWritableDir } from '../../host/writable-dir.js';
 import { startService } from '../../run/service.js';
 import { packBuildContext, readBuildContext } from './build-context.js';
@@ -55,6 +57,7 @@ export interface DindBuildParams {
   readonly cacheVolume: string | undefined;
 }
 
+const CACHE_LOCK_WAIT_MS = 30 * 60 * 1000;
 const TAG = /^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
 const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
 
@@ -131,6 +134,15 @@ async function preflight(deps: Deps, params: DindBuildParams) {
   return { context, spec, images: [...new Set([...bases.images, ...params.seedImages])] };
 }
 
+/** One inner daemon per cache volume at a time; another build of the same context waits its turn. */
+async function lockCache(deps: Deps, volume: string, lockDir = defaultStateDir(process.env, 'dind')) {
+  await mkdir(lockDir, { recursive: true });
+  const path = join(lockDir, `${volume}.lock`);
+  const held = await lockHolder(path);
+  if (held) deps.reporter({ type: 'info', message: `waiting for the DinD cache ${volume}: another build uses it (pid ${held.pid ?? '?'})` });
+  return acquireLock(path, `the DinD cache ${volume}`, { waitMs: CACHE_LOCK_WAIT_MS, ...(deps.signal ? { signal: deps.signal } : {}) });
+}
+
 /** overlay2, or a loud warning: a vfs fallback copies every layer in full. */
 export async function checkStorageDriver(deps: Deps, inner: InnerDaemon, warnings: string[]): Promise<string> {
   const storageDriver = await inner.storageDriver();
@@ -162,9 +174,15 @@ export async function seedImages(deps: Deps, inner: InnerDaemon, images: readonl
   return seeded;
 }
 
-export async function dindBuild(deps: Deps, params: DindBuildParams): Promise<DindBuildReport> {
+export interface DindBuildOptions {
+  /** Where the cache volumes' locks live: two inner daemons on one data root would corrupt it. */
+  readonly lockDir?: string;
+}
+
+export async function dindBuild(deps: Deps, params: DindBuildParams, options: DindBuildOptions = {}): Promise<DindBuildReport> {
   const started = Date.now();
   const { context, spec, images } = await preflight(deps, params);
+  await using _cacheLock = params.cacheVolume ? await lockCache(deps, params.cacheVolume, options.lockDir) : undefined;
 
   return withDind(deps, spec, (inner) => buildInside(deps, params, inner, context, images, started));
 }
