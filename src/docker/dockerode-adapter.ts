@@ -7,7 +7,7 @@
 import Module, { createRequire } from 'node:module';
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError } from '../errors.js';
+import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError, PrivilegeNotGrantedError } from '../errors.js';
 import type {
   Attachment,
   BuildImageOptions,
@@ -363,6 +363,13 @@ export class DockerodeAdapter implements DockerPort {
     try {
       await this.#docker.getContainer(id).start();
     } catch (error) {
+      // Engines whose own capability bounding set is short refuse `Privileged` this way.
+      if (/unable to apply caps/.test(engineMessage(error as EngineError))) {
+        throw new PrivilegeNotGrantedError('this engine refuses privileged containers ("unable to apply caps")', {
+          hint: 'use the explicit capability profile instead: --privileged-mode capabilities (or DTOOL_PRIVILEGED_MODE=capabilities); dtool doctor shows which works',
+          cause: error,
+        });
+      }
       throw mapError(error, `start ${id.slice(0, 12)}`);
     }
   }
