@@ -39,6 +39,7 @@ describe('dtool recipe', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dtool-recipe-cli-'));
     await writeFile(
       join(dir, 'bad.yaml'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${{ }} is the recipe syntax, not JavaScript's
       'recipe: bad\nsteps:\n  - id: a\n    launch: {image: x}\n  - id: b\n    run: {image: "${{ steps.c.image }}", command: [true]}\n',
     );
     const cli = fakeCli(dir);
