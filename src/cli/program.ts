@@ -6,12 +6,14 @@ import { registerDbInit } from './commands/db-init.js';
 import { registerDind } from './commands/dind.js';
 import { registerDns } from './commands/dns.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerHost } from './commands/host.js';
 import { registerImages } from './commands/images.js';
 import { registerLogrotate } from './commands/logrotate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRecipe } from './commands/recipe.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSchedule } from './commands/schedule.js';
+import { registerSysctl } from './commands/sysctl.js';
 import { collect, type CommandContext } from './context.js';
 
 export function buildProgram(context: CommandContext): Command {
@@ -40,6 +42,8 @@ export function buildProgram(context: CommandContext): Command {
     registerRecipe,
     registerDns,
     registerDind,
+    registerSysctl,
+    registerHost,
   ]) {
     register(program, context);
   }

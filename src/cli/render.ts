@@ -9,6 +9,8 @@ import type { DoctorReport, ProbeResult } from '../run/doctor.js';
 import type { PruneReport } from '../run/prune.js';
 import type { BuiltImage } from '../run/build-image.js';
 import type { RecipeReport } from '../recipes/execute.js';
+import type { SysctlSetReport } from '../helpers/sysctl/tuner.js';
+import type { HostInfo } from '../helpers/host/info.js';
 import type { DindBuildReport } from '../helpers/dind/build.js';
 import type { BuildInstallReport } from '../helpers/dind/build-install.js';
 
@@ -213,4 +215,42 @@ export function renderBuildInstallReport(report: BuildInstallReport): string {
     replaced: `replaced (old one kept as ${report.previous})`,
   }[report.status];
   return `${report.path}: ${what}\n  ${report.kind}, ${formatBytes(report.bytes)}, sha256 ${report.sha256}\n  from ${report.image} (${report.imageId.slice(7, 19)}), built via ${report.via} in ${report.seconds.toFixed(2)}s\n`;
+}
+
+export function renderSysctlReport(report: SysctlSetReport): string {
+  const rows = [['KEY', 'CLASS', 'BEFORE', 'VALUE', 'STATUS'], ...report.changes.map((c) => [c.key, c.class, c.previous, c.value, c.status])];
+  const changed = report.changes.filter((c) => c.status === 'changed').length;
+  const footer = report.dryRun
+    ? 'dry run: nothing was changed'
+    : `${changed} changed, read back and verified; run ${report.runId} (dtool sysctl revert --run ${report.runId} puts them back)`;
+  return `${table(rows)}\n${footer}${report.persisted ? `\npersisted in ${report.persisted}` : ''}\n`;
+}
+
+export function renderHostInfo(info: HostInfo): string {
+  const days = Math.floor(info.uptimeSeconds / 86400);
+  const hours = Math.floor((info.uptimeSeconds % 86400) / 3600);
+  const used = info.memory.totalBytes - info.memory.availableBytes;
+  const lines = [
+    `host ${info.hostname}, kernel ${info.kernel}, up ${days}d ${hours}h, load ${info.load.join(' ')}`,
+    `memory ${formatBytes(used)} used of ${formatBytes(info.memory.totalBytes)} (${formatBytes(info.memory.availableBytes)} available), swap ${formatBytes(info.memory.swapTotalBytes - info.memory.swapFreeBytes)} used of ${formatBytes(info.memory.swapTotalBytes)}`,
+  ];
+  if (info.disks.length) {
+    lines.push(
+      '',
+      table([
+        ['PATH', 'SIZE', 'USED', 'AVAILABLE', 'USE%'],
+        ...info.disks.map((d) => [
+          d.path,
+          formatBytes(d.totalBytes),
+          formatBytes(d.usedBytes),
+          formatBytes(d.availableBytes),
+          d.totalBytes ? `${Math.round((100 * d.usedBytes) / d.totalBytes)}%` : '-',
+        ]),
+      ]),
+    );
+  }
+  // Block devices only: the pseudo filesystems (proc, cgroup, overlay layers…) are in --json.
+  const devices = info.mounts.filter((m) => m.device.startsWith('/dev/'));
+  if (devices.length) lines.push('', table([['DEVICE', 'MOUNTPOINT', 'TYPE'], ...devices.map((m) => [m.device, m.mountpoint, m.fstype])]));
+  return `${lines.join('\n')}\n`;
 }

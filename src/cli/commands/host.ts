@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { collect, type CommandContext } from '../context.js';
+import { renderHostInfo, renderJson } from '../render.js';
+
+export function registerHost(program: Command, context: CommandContext): void {
+  const host = program.command('host').description("the host's state, read from a container with no privilege");
+  host
+    .command('info')
+    .description('kernel, uptime, load, memory, mounts, and the disk usage of chosen paths')
+    .option('--path <path>', 'report the disk usage of this host path (repeatable)', collect)
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { path?: string[]; json?: boolean }, command: Command) => {
+      const { hostInfo } = await import('../../helpers/host/info.js');
+      const info = await hostInfo(await context.deps(command), options.path ?? [], context.io.cwd);
+      context.io.stdout(options.json ? renderJson(info) : renderHostInfo(info));
+    });
+}
