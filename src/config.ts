@@ -17,6 +17,11 @@ export interface DtoolConfig {
   readonly grants: readonly Privilege[];
   /** Default timeout for a helper run. */
   readonly helperTimeoutMs: number;
+  /**
+   * Host sysctl keys `dtool sysctl` may change (patterns, `*` at the end), replacing the
+   * default allowlist. Only from the config file: widening it is a deliberate change, never a flag.
+   */
+  readonly sysctlAllowlist?: readonly string[];
 }
 
 export const DEFAULT_IMAGES_DIR = new URL('../images/', import.meta.url).pathname;
@@ -54,6 +59,7 @@ function fromRecord(record: Record<string, unknown>, source: string): Partialize
   if (typeof record.privilegedMode === 'string') result.privilegedMode = parsePrivilegedMode(record.privilegedMode, source);
   if (Array.isArray(record.grants)) result.grants = parseGrants(record.grants.map(String), source);
   if (typeof record.helperTimeoutMs === 'number') result.helperTimeoutMs = record.helperTimeoutMs;
+  if (Array.isArray(record.sysctlAllowlist)) result.sysctlAllowlist = record.sysctlAllowlist.map(String);
   return result;
 }
 

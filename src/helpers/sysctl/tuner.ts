@@ -73,10 +73,10 @@ export function parseSettings(values: readonly string[]): SysctlSetting[] {
 }
 
 /** Classifies and validates every setting for the host; all refusals at once, before any container. */
-export function checkHostSettings(settings: readonly SysctlSetting[]): { setting: SysctlSetting; class: KeyClass }[] {
+export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?: readonly string[]): { setting: SysctlSetting; class: KeyClass }[] {
   const refused: string[] = [];
   const checked = settings.map((setting) => {
-    const classified = classifyKey(setting.key, { target: 'host' });
+    const classified = classifyKey(setting.key, { target: 'host', ...(allowlist ? { allowlist } : {}) });
     if (classified.class === 'escape' || classified.class === 'not-allowed') refused.push(`${classified.key}: ${classified.reason}`);
     // IPC and UTS keys live in namespaces the helper has its own copy of: writing them would
     // change only the helper's. They belong to a container's own settings (--container).
@@ -183,7 +183,7 @@ async function removeDropIn(deps: Deps, dir: string, name: string): Promise<void
 }
 
 export async function sysctlSet(deps: Deps, params: SysctlSetParams, stateDir: string): Promise<SysctlSetReport> {
-  const checked = checkHostSettings(params.settings);
+  const checked = checkHostSettings(params.settings, deps.config.sysctlAllowlist);
   if (!params.dryRun) assertGranted({ helper: 'sysctl', privileges: ['host-sysctl'] }, new Set(deps.config.grants));
   const current = await readSysctls(
     deps,
@@ -271,7 +271,7 @@ export async function sysctlStatus(
 ): Promise<DriftRow[]> {
   const wanted = new Map<string, { value: string; source: string }>();
   if (desired) {
-    for (const s of checkHostSettings(desired.settings)) wanted.set(s.setting.key, { value: s.setting.value, source: desired.source });
+    for (const s of checkHostSettings(desired.settings, deps.config.sysctlAllowlist)) wanted.set(s.setting.key, { value: s.setting.value, source: desired.source });
   } else {
     for (const run of (await readRuns(stateDir)).filter((r) => !r.revertedAt)) {
       for (const change of run.changes) wanted.set(change.key, { value: change.value, source: `run ${run.runId}` });
