@@ -18,7 +18,10 @@ interface JobKind {
   /** The parameters it takes, as written in schedule files and labels. */
   readonly params: readonly string[];
   /** Validates the parameters (throws a UsageError) and returns the run. */
-  prepare(params: Readonly<Record<string, unknown>>, cwd: string): Promise<(deps: Deps) => Promise<{ summary: string; error?: DtoolError }>>;
+  prepare(
+    params: Readonly<Record<string, unknown>>,
+    cwd: string,
+  ): Promise<(deps: Deps) => Promise<{ summary: string; error?: DtoolError; figures?: Readonly<Record<string, number>> }>>;
 }
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -140,6 +143,18 @@ KINDS['dns-rebuild'] = {
   },
 };
 
+KINDS['host-info'] = {
+  params: ['path'],
+  async prepare(raw, cwd) {
+    const family = await import('./helpers/host/info.js');
+    const paths = raw.path === undefined ? [] : Array.isArray(raw.path) ? raw.path.map(String) : [String(raw.path)];
+    return async (deps) => {
+      const info = await family.hostInfo(deps, paths, cwd);
+      return { summary: family.summarizeHostInfo(info), figures: family.hostInfoFigures(info) };
+    };
+  },
+};
+
 function toRawOptions(kind: string, params: JobParams): Record<string, unknown> {
   const known = KINDS[kind]!.params;
   const raw: Record<string, unknown> = {};
@@ -172,8 +187,8 @@ export function createJobKinds(cwd: string): JobKinds {
       };
       try {
         const run = await KINDS[context.job.kind]!.prepare(toRawOptions(context.job.kind, context.job.params), cwd);
-        const { summary, error } = await run({ ...deps, reporter, signal: context.signal });
-        if (!error) return { ok: true, exitCode: 0, summary };
+        const { summary, error, figures } = await run({ ...deps, reporter, signal: context.signal });
+        if (!error) return { ok: true, exitCode: 0, summary, ...(figures ? { figures } : {}) };
         return { ok: false, exitCode: exitCodeFor(error), summary: error.message, outputTail: [...error.details, ...output].slice(-20) };
       } catch (caught) {
         const error = toDtoolError(caught);

@@ -47,6 +47,12 @@ export function createSchedulerMetrics(): SchedulerMetrics {
     labelNames: ['job', 'reason'] as const,
     registers,
   });
+  const figures = new Gauge({
+    name: `${PREFIX}job_figure`,
+    help: "Figures a job's last run measured (host info: memory, load, disk usage), by name.",
+    labelNames: ['job', 'figure'] as const,
+    registers,
+  });
   const lastSuccess = new Gauge({
     name: `${PREFIX}last_success_timestamp_seconds`,
     help: 'When the last successful run ended (Unix time).',
@@ -112,6 +118,7 @@ export function createSchedulerMetrics(): SchedulerMetrics {
           const endedAt = record.endedAt ? Date.parse(record.endedAt) : Number.NaN;
           const seconds = (endedAt - Date.parse(record.startedAt)) / 1000;
           if (Number.isFinite(seconds)) duration.observe({ job: record.job }, Math.max(0, seconds));
+          for (const [figure, value] of Object.entries(record.figures ?? {})) figures.set({ job: record.job, figure }, value);
           if (record.status === 'ok') {
             setFailures(record.job, 0);
             if (Number.isFinite(endedAt)) lastSuccess.set({ job: record.job }, endedAt / 1000);

@@ -36,6 +36,8 @@ export interface RunRecord {
   readonly summary?: string;
   /** The last lines of output, kept only when the run failed. */
   readonly outputTail?: readonly string[];
+  /** Figures the job measured (e.g. host info's memory and disk), exposed as metrics. */
+  readonly figures?: Readonly<Record<string, number>>;
 }
 
 export interface RunOutcome {
@@ -43,6 +45,7 @@ export interface RunOutcome {
   readonly exitCode: number;
   readonly summary: string;
   readonly outputTail?: readonly string[];
+  readonly figures?: Readonly<Record<string, number>>;
 }
 
 export interface RunContext {
@@ -457,6 +460,7 @@ export class Scheduler {
         exitCode: outcome.exitCode,
         summary: status === 'timeout' ? `stopped after max-runtime ${Math.round(spec.maxRuntimeMs / 1000)}s: ${outcome.summary}` : outcome.summary,
         ...(status !== 'ok' && outcome.outputTail?.length ? { outputTail: outcome.outputTail.slice(-20) } : {}),
+        ...(outcome.figures && Object.keys(outcome.figures).length ? { figures: outcome.figures } : {}),
       };
       const recovered = status === 'ok' && state.lastOk === false;
       state.lastOk = status === 'ok';

@@ -24,7 +24,7 @@ function job(kind: string, params: Record<string, unknown>): JobSpec {
 
 describe('job kinds', () => {
   it('knows the families a job can run', () => {
-    expect(createJobKinds(dir).names).toEqual(['backup', 'logrotate', 'recipe', 'dns-rebuild']);
+    expect(createJobKinds(dir).names).toEqual(['backup', 'logrotate', 'recipe', 'dns-rebuild', 'host-info']);
   });
 
   it('refuses a parameter the helper does not take, naming the ones it does', () => {

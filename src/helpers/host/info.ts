@@ -53,3 +53,27 @@ export async function hostInfo(deps: Deps, paths: readonly string[], cwd: string
     });
   }
 }
+
+export function summarizeHostInfo(info: HostInfo): string {
+  const usedPercent = info.memory.totalBytes ? Math.round((100 * (info.memory.totalBytes - info.memory.availableBytes)) / info.memory.totalBytes) : 0;
+  const disks = info.disks.map((d) => `${d.path} ${d.totalBytes ? Math.round((100 * d.usedBytes) / d.totalBytes) : 0}% used`);
+  return [`load ${info.load.join(' ')}`, `memory ${usedPercent}% used`, ...disks].join(', ');
+}
+
+/** The figures a scheduled host-info job exposes as metrics (dtool_schedule_job_figure). */
+export function hostInfoFigures(info: HostInfo): Record<string, number> {
+  const figures: Record<string, number> = {
+    uptime_seconds: info.uptimeSeconds,
+    load1: info.load[0],
+    load5: info.load[1],
+    load15: info.load[2],
+    memory_total_bytes: info.memory.totalBytes,
+    memory_available_bytes: info.memory.availableBytes,
+    swap_used_bytes: info.memory.swapTotalBytes - info.memory.swapFreeBytes,
+  };
+  for (const disk of info.disks) {
+    figures[`disk_used_bytes:${disk.path}`] = disk.usedBytes;
+    figures[`disk_available_bytes:${disk.path}`] = disk.availableBytes;
+  }
+  return figures;
+}

@@ -271,7 +271,8 @@ export async function sysctlStatus(
 ): Promise<DriftRow[]> {
   const wanted = new Map<string, { value: string; source: string }>();
   if (desired) {
-    for (const s of checkHostSettings(desired.settings, deps.config.sysctlAllowlist)) wanted.set(s.setting.key, { value: s.setting.value, source: desired.source });
+    for (const s of checkHostSettings(desired.settings, deps.config.sysctlAllowlist))
+      wanted.set(s.setting.key, { value: s.setting.value, source: desired.source });
   } else {
     for (const run of (await readRuns(stateDir)).filter((r) => !r.revertedAt)) {
       for (const change of run.changes) wanted.set(change.key, { value: change.value, source: `run ${run.runId}` });

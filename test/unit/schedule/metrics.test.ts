@@ -195,3 +195,22 @@ describe('createSchedulerMetrics', () => {
     expect(one.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 });
+
+describe('job figures', () => {
+  it("exposes the figures a job's run measured, by job and figure, the last value winning", async () => {
+    const metrics = createSchedulerMetrics();
+    const spec = job('host-watch');
+    for (const load1 of [0.5, 1.25]) {
+      const started = record(spec.name);
+      metrics.observe({
+        type: 'run.end',
+        job: spec,
+        record: { ...started, status: 'ok', endedAt: started.startedAt, exitCode: 0, figures: { load1, 'disk_used_bytes:/srv': 1024 } },
+        recovered: false,
+      });
+    }
+    const text = await metrics.render();
+    expect(text).toContain('dtool_schedule_job_figure{job="host-watch",figure="load1"} 1.25');
+    expect(text).toContain('dtool_schedule_job_figure{job="host-watch",figure="disk_used_bytes:/srv"} 1024');
+  });
+});
