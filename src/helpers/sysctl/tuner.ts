@@ -134,8 +134,8 @@ export async function readSysctls(deps: Deps, keys: readonly string[]): Promise<
   );
 }
 
-/** Writes settings through the helper; a failure partway is rolled back there, and reported here. */
-async function writeSysctls(deps: Deps, settings: readonly SysctlSetting[]): Promise<void> {
+/** Writes settings through the helper; resolves with each key's value before (`KEY\tOLD\tNEW\tSTATUS` lines). */
+async function writeSysctls(deps: Deps, settings: readonly SysctlSetting[]): Promise<Map<string, { previous: string; changed: boolean }>> {
   const image = (await deps.images.ensure('host')).reference;
   const result = await runHelper(
     deps,
@@ -149,7 +149,15 @@ async function writeSysctls(deps: Deps, settings: readonly SysctlSetting[]): Pro
       allowFailure: true,
     },
   );
-  if (result.exitCode === 0) return;
+  if (result.exitCode === 0) {
+    return new Map(
+      result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t'))
+        .map(([key = '', previous = '', , status]) => [key, { previous, changed: status === 'changed' }]),
+    );
+  }
   const rolledBack = result.stdout
     .split('\n')
     .filter((line) => line.endsWith('\trolled-back'))
@@ -185,11 +193,22 @@ async function removeDropIn(deps: Deps, dir: string, name: string): Promise<void
 export async function sysctlSet(deps: Deps, params: SysctlSetParams, stateDir: string): Promise<SysctlSetReport> {
   const checked = checkHostSettings(params.settings, deps.config.sysctlAllowlist);
   if (!params.dryRun) assertGranted({ helper: 'sysctl', privileges: ['host-sysctl'] }, new Set(deps.config.grants));
-  const current = await readSysctls(
-    deps,
-    checked.map((c) => c.setting.key),
-  );
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`;
+  // A plain set is one helper run: the helper reports each previous value as it writes.
+  // Dry runs and --raise-only read first, to decide what to write.
+  const oneRun = !params.dryRun && !params.raiseOnly;
+  const written = oneRun
+    ? await writeSysctls(
+        deps,
+        checked.map((c) => c.setting),
+      )
+    : undefined;
+  const current = written
+    ? new Map([...written].map(([key, { previous }]) => [key, previous]))
+    : await readSysctls(
+        deps,
+        checked.map((c) => c.setting.key),
+      );
   const changes: SysctlChange[] = checked.map(({ setting, class: keyClass }) => {
     const previous = current.get(setting.key) ?? '';
     let status: ChangeStatus = previous === setting.value ? 'unchanged' : params.dryRun ? 'would-change' : 'changed';
@@ -203,7 +222,7 @@ export async function sysctlSet(deps: Deps, params: SysctlSetParams, stateDir: s
   const toWrite = changes.filter((c) => c.status === 'changed');
   if (params.dryRun) return { runId, dryRun: true, changes };
 
-  if (toWrite.length) await writeSysctls(deps, toWrite);
+  if (!oneRun && toWrite.length) await writeSysctls(deps, toWrite);
   let persisted: string | undefined;
   if (params.persist) {
     const kept = changes.filter((c) => c.status !== 'kept-higher');
