@@ -223,20 +223,24 @@ export async function sysctlSet(deps: Deps, params: SysctlSetParams, stateDir: s
   if (params.dryRun) return { runId, dryRun: true, changes };
 
   if (!oneRun && toWrite.length) await writeSysctls(deps, toWrite);
+  // Recorded as soon as the values changed, before the drop-in: whatever fails next, revert knows.
+  const recordPath = join(stateDir, `${runId}.json`);
+  const record = async (persisted?: RunRecord['persisted']) => {
+    const run: RunRecord = {
+      runId,
+      at: new Date().toISOString(),
+      changes: toWrite.map(({ key, previous, value }) => ({ key, previous, value })),
+      ...(persisted ? { persisted } : {}),
+    };
+    await mkdir(stateDir, { recursive: true });
+    await writeFileAtomic(recordPath, `${JSON.stringify(run, null, 2)}\n`);
+  };
+  if (toWrite.length) await record();
   let persisted: string | undefined;
   if (params.persist) {
     const kept = changes.filter((c) => c.status !== 'kept-higher');
     persisted = await persistDropIn(deps, params.sysctlDir, dropInName(params.profile), kept);
-  }
-  if (toWrite.length || persisted) {
-    const record: RunRecord = {
-      runId,
-      at: new Date().toISOString(),
-      changes: toWrite.map(({ key, previous, value }) => ({ key, previous, value })),
-      ...(persisted ? { persisted: { dir: params.sysctlDir, name: dropInName(params.profile) } } : {}),
-    };
-    await mkdir(stateDir, { recursive: true });
-    await writeFileAtomic(join(stateDir, `${runId}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    await record({ dir: params.sysctlDir, name: dropInName(params.profile) });
   }
   return { runId, dryRun: false, changes, ...(persisted ? { persisted } : {}) };
 }
