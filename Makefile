@@ -48,6 +48,7 @@ bench: images
 	node bench/run.mjs
 	node bench/schedule.mjs
 	node bench/recipes.mjs
+	node bench/dind.mjs
 
 clean:
 	rm -rf dist .demo
