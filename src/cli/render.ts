@@ -252,5 +252,5 @@ export function renderHostInfo(info: HostInfo): string {
   // Block devices only: the pseudo filesystems (proc, cgroup, overlay layers…) are in --json.
   const devices = info.mounts.filter((m) => m.device.startsWith('/dev/'));
   if (devices.length) lines.push('', table([['DEVICE', 'MOUNTPOINT', 'TYPE'], ...devices.map((m) => [m.device, m.mountpoint, m.fstype])]));
-  return `${lines.join('\n')}\n`;
+  return `${lines.map((line) => line.replace(/\n$/, '')).join('\n')}\n`;
 }

@@ -77,6 +77,7 @@ export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?
   const refused: string[] = [];
   const checked = settings.map((setting) => {
     const classified = classifyKey(setting.key, { target: 'host', ...(allowlist ? { allowlist } : {}) });
+    const before = refused.length;
     if (classified.class === 'escape' || classified.class === 'not-allowed') refused.push(`${classified.key}: ${classified.reason}`);
     // IPC and UTS keys live in namespaces the helper has its own copy of: writing them would
     // change only the helper's. They belong to a container's own settings (--container).
@@ -84,15 +85,18 @@ export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?
       refused.push(`${classified.key}: namespaced, not host-wide: set it per container with --container`);
     }
     let value = setting.value;
-    try {
-      value = validateValue(classified.key, setting.value);
-    } catch (error) {
-      refused.push((error as Error).message);
+    // A refused key's value is not worth a second complaint.
+    if (refused.length === before) {
+      try {
+        value = validateValue(classified.key, setting.value);
+      } catch (error) {
+        refused.push((error as Error).message);
+      }
     }
     return { setting: { key: classified.key, value }, class: classified.class };
   });
   if (refused.length) {
-    throw new UsageError(`refused ${refused.length === 1 ? refused[0] : `${refused.length} settings`}`, { details: refused });
+    throw new UsageError(refused.length === 1 ? refused[0]! : `${refused.length} settings refused`, { details: refused });
   }
   return checked;
 }
@@ -343,7 +347,7 @@ export async function sysctlSetOnContainer(
       return setting;
     }
   });
-  if (refused.length) throw new UsageError(`refused ${refused.length === 1 ? refused[0] : `${refused.length} settings`}`, { details: refused });
+  if (refused.length) throw new UsageError(refused.length === 1 ? refused[0]! : `${refused.length} settings refused`, { details: refused });
   const { docker } = deps;
   const current = await docker.inspectDefinition(name);
   if (!current) throw new NotFoundError(`no container named ${name}`);
