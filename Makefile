@@ -49,6 +49,7 @@ bench: images
 	node bench/schedule.mjs
 	node bench/recipes.mjs
 	node bench/dind.mjs
+	node bench/sysctl.mjs
 
 clean:
 	rm -rf dist .demo
