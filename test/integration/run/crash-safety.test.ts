@@ -90,11 +90,13 @@ describe('crash safety of the real CLI', () => {
 
     await locker.query('UNLOCK TABLES');
     const result = await finished(second);
-    expect(result.stderr).toBe('');
+    // B takes the lock the moment A dies, while A's helper may still be stopping: then B finds
+    // A's temp file first, removes it and says so. Either way, none is left behind.
+    expect(result.stderr).toMatch(/^(warning: crashdb: removed 1 temp file of an earlier run that did not finish \(\.crashdb-[^)]+\.tmp\)\n)?$/);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; targets: { file: string; removedLeftovers?: string[] }[] };
     expect(report.ok).toBe(true);
-    // A's helper removed its own temp file when it was stopped; nothing is left but B's backup.
+    // A's temp file is gone (removed by A's helper as it stopped, or by B); nothing is left but B's backup.
     const files = (await readdir(join(out, 'crashdb'))).sort();
     expect(files.filter((f) => f.includes('.tmp'))).toEqual([]);
     expect(files).toEqual(
