@@ -159,7 +159,12 @@ export function renderDoctorReport(report: DoctorReport): string {
     `storage driver:    ${e.storageDriver}; cgroup v${e.cgroupVersion}`,
     `privileged flag:   ${probe(report.privileged?.flag)}`,
     `explicit profile:  ${probe(report.privileged?.capabilities)}`,
-    `privileged mode:   ${report.privileged?.configuredMode ?? '-'} (DTOOL_PRIVILEGED_MODE)`,
+    `privileged mode:   ${report.privileged?.configuredMode ?? '-'} (DTOOL_PRIVILEGED_MODE)${
+      report.privileged?.configuredMode === 'flag' && report.privileged.flag.works === false && report.privileged.capabilities.works === true
+        ? ': this engine needs --privileged-mode capabilities'
+        : ''
+    }`,
+    `host sysctl:       ${probe(report.hostSysctl)} (a helper with no capability, only /proc/sys writable)`,
     `base image:        ${report.baseImage?.reference} ${report.baseImage?.present ? `present (${formatBytes(report.baseImage.sizeBytes ?? 0)})` : 'MISSING (make base-image)'}`,
   ];
   for (const image of report.helperImages ?? []) {

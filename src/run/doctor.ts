@@ -27,6 +27,8 @@ export interface DoctorReport {
       }
     | { readonly reachable: false; readonly error: string };
   readonly privileged?: { readonly flag: ProbeResult; readonly capabilities: ProbeResult; readonly configuredMode: PrivilegedMode };
+  /** Whether a helper with only /proc/sys writable (and no capability) can write the host's sysctls. */
+  readonly hostSysctl?: ProbeResult;
   readonly baseImage?: { readonly reference: string; readonly present: boolean; readonly sizeBytes?: number };
   readonly helperImages?: readonly { readonly name: string; readonly reference: string; readonly present: boolean }[];
 }
@@ -51,6 +53,29 @@ async function probePrivileged(deps: Deps, mode: PrivilegedMode): Promise<ProbeR
   }
 }
 
+/** Writes nothing: access(2) on a sysctl file tells whether its mount is writable for this helper. */
+async function probeHostSysctl(deps: Deps): Promise<ProbeResult> {
+  const probeDeps: Deps = { ...deps, config: { ...deps.config, grants: [...deps.config.grants, 'host-sysctl'] } };
+  try {
+    const result = await runHelper(
+      probeDeps,
+      {
+        helper: 'doctor-probe',
+        image: deps.config.baseImage,
+        command: ['test', '-w', '/proc/sys/vm/swappiness'],
+        privileges: ['host-sysctl'],
+        network: { mode: 'none' },
+        guarded: false,
+        timeoutMs: 60_000,
+      },
+      { allowFailure: true },
+    );
+    return result.exitCode === 0 ? { works: true } : { works: false, reason: '/proc/sys stays read-only for a helper with no capability' };
+  } catch (error) {
+    return { works: false, reason: toDtoolError(error).message.replace(/\s+/g, ' ').slice(0, 300) };
+  }
+}
+
 export async function doctor(deps: Deps): Promise<DoctorReport> {
   let engine: DoctorReport['engine'];
   try {
@@ -68,11 +93,12 @@ export async function doctor(deps: Deps): Promise<DoctorReport> {
     capabilities: base ? await probePrivileged(deps, 'capabilities') : unknown,
     configuredMode: deps.config.privilegedMode,
   };
+  const hostSysctl = base ? await probeHostSysctl(deps) : unknown;
 
   const helperImages = [];
   for (const name of await deps.images.names()) {
     const reference = deps.images.reference(name, await deps.images.contentHash(name));
     helperImages.push({ name, reference, present: (await deps.docker.inspectImage(reference)) !== undefined });
   }
-  return { ok: baseImage.present, engine, privileged, baseImage, helperImages };
+  return { ok: baseImage.present, engine, privileged, hostSysctl, baseImage, helperImages };
 }
