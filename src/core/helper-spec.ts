@@ -80,8 +80,6 @@ export interface HelperRunSpec {
    * archive API; dtool removes it then, and the orphan sweep does if dtool died first.
    */
   readonly keepUntilCollected?: boolean;
-  /** Replaces the default `dtool-<helper>-<runId>` container name. */
-  readonly containerName?: string;
 }
 
 export interface HelperResult {

@@ -51,7 +51,7 @@ export async function launchHelper(deps: Deps, spec: HelperRunSpec, options: Lau
       secretFiles: secretFiles.paths,
       owner: deps.owner,
     });
-    const id = await docker.createContainer({ ...createOptions, name: spec.containerName ?? `dtool-${spec.helper}-${runId}` });
+    const id = await docker.createContainer({ ...createOptions, name: `dtool-${spec.helper}-${runId}` });
     cleanups.push(async () => {
       try {
         await docker.removeContainer(id);

@@ -100,6 +100,10 @@ describe('toCreateOptions: an unprivileged helper', () => {
     expect(toCreateOptions({ ...probe, guarded: false }, context()).HostConfig.AutoRemove).toBe(true);
   });
 
+  it('is kept after it exits only when its outputs are still to be copied out (keepUntilCollected)', () => {
+    expect(toCreateOptions({ ...probe, keepUntilCollected: true }, context()).HostConfig.AutoRemove).toBe(false);
+  });
+
   it('leaves a foreign image (guarded: false) its own entrypoint and a closed stdin', () => {
     const options = toCreateOptions({ ...probe, guarded: false, entrypoint: ['/bin/sh', '-c'] }, context());
     expect(options).toMatchObject({ Entrypoint: ['/bin/sh', '-c'], AttachStdin: false, OpenStdin: false, StdinOnce: false });
