@@ -30,10 +30,9 @@ function networkOf(networks: readonly string[], links: readonly string[]): Helpe
 
 /** Folders that receive inputs: each input's parent, without folders inside another one. */
 function inputFolders(inputs: readonly StepInput[], step: string): string[] {
+  const atRoot = inputs.find((input) => posix.dirname(input.target) === '/');
+  if (atRoot) throw new UsageError(`step ${step}: input ${atRoot.target} must go into a folder, not /`);
   const folders = [...new Set(inputs.map((input) => posix.dirname(input.target)))].sort();
-  for (const folder of folders) {
-    if (folder === '/') throw new UsageError(`step ${step}: input ${folders} must go into a folder, not /`);
-  }
   return folders.filter((folder) => !folders.some((other) => other !== folder && folder.startsWith(`${other}/`)));
 }
 
