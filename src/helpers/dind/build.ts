@@ -184,7 +184,8 @@ export async function dindBuild(deps: Deps, params: DindBuildParams, options: Di
   const { context, spec, images } = await preflight(deps, params);
   await using _cacheLock = params.cacheVolume ? await lockCache(deps, params.cacheVolume, options.lockDir) : undefined;
 
-  return withDind(deps, spec, (inner) => buildInside(deps, params, inner, context, images, started));
+  // Awaited here, not returned: the cache lock must be held until the build has ended.
+  return await withDind(deps, spec, (inner) => buildInside(deps, params, inner, context, images, started));
 }
 
 /**
