@@ -4,7 +4,8 @@
  *
  *  1. A candidate starts beside the old one under a temporary name: same networks, no
  *     published ports (the old one holds them) and no aliases (it must not take the
- *     service's names before it is judged). It is probed at its own address and removed.
+ *     service's names before it is judged). It is probed at its own address, and removed
+ *     once the cutover is over.
  *  2. Cutover: the old container is renamed aside, the new one created with the real name,
  *     ports, aliases, mounts, restart policy and labels; then the old one stops and the new
  *     one starts. Ctrl-C does not interrupt this part: half a cutover is worse than either.
@@ -20,7 +21,7 @@ import { recreateOptions, toServiceCreateOptions, type ServiceCreate } from '../
 import type { Deps } from '../../deps.js';
 import { helperLabels } from '../../docker/labels.js';
 import { DTOOL_VERSION } from '../../version.js';
-import type { ContainerDefinition } from '../../docker/port.js';
+import type { ContainerDefinition, ImageDetails } from '../../docker/port.js';
 import { AbortedError, DtoolError, NotFoundError, UsageError, VerifyFailedError } from '../../errors.js';
 import type { SwapStep } from '../recipe.js';
 import { makeProbe, type ProbeTarget, type ServiceProbe } from '../probes.js';
@@ -145,7 +146,10 @@ export async function runSwap(context: StepContext, step: SwapStep): Promise<Ste
   if (current.imageId === image.id && current.running) return { status: 'unchanged', detail: `${step.container} already runs ${step.image}` };
   const oldImage = await docker.inspectImage(current.imageId);
 
-  // 1. The candidate, judged at its own address; removed whatever the verdict.
+  // 1. The candidate, judged at its own address. It is removed only after the cutover: while
+  //    it runs, the network keeps a port on the bridge, and the host's neighbour entry for
+  //    the address the replacement takes over stays fresh (alone on a bridge whose last port
+  //    went down, the first answer waits ~0.7 s for the kernel's next ARP try).
   const candidate = await createFrom(
     deps,
     recreateOptions(current, oldImage, step.image, {
@@ -164,13 +168,24 @@ export async function runSwap(context: StepContext, step: SwapStep): Promise<Ste
         hint: `${step.container} was not touched and still serves the old image`,
       });
     }
+    if (deps.signal?.aborted) throw new AbortedError(`interrupted before cutover; ${step.container} was not touched`);
+    return await cutOver(deps, step, probe, current, oldImage, context.runId);
   } finally {
     await docker.removeContainer(candidate);
   }
-  if (deps.signal?.aborted) throw new AbortedError(`interrupted before cutover; ${step.container} was not touched`);
+}
 
-  // 2. Cutover.
-  const asideName = `${step.container}-rollback-${context.runId}`;
+/** Steps 2 to 4: the old one aside and stopped, the new one started and judged; rollback, or the old one kept. */
+async function cutOver(
+  deps: Deps,
+  step: SwapStep,
+  probe: ServiceProbe,
+  current: ContainerDefinition,
+  oldImage: ImageDetails | undefined,
+  runId: string,
+): Promise<StepOutcome> {
+  const { docker } = deps;
+  const asideName = `${step.container}-rollback-${runId}`;
   await docker.renameContainer(current.id, asideName);
   let replacement: string;
   try {
