@@ -169,10 +169,22 @@ export async function runSwap(context: StepContext, step: SwapStep): Promise<Ste
       });
     }
     if (deps.signal?.aborted) throw new AbortedError(`interrupted before cutover; ${step.container} was not touched`);
+    // A service whose storage the candidate shares (binds, named volumes) must not have two
+    // instances on it once the old one lets go: the candidate stops before the cutover then.
+    if (sharesStorage(current)) await docker.stopContainer(candidate, STOP_TIMEOUT_SECONDS);
     return await cutOver(deps, step, probe, current, oldImage, context.runId);
   } finally {
     await docker.removeContainer(candidate);
   }
+}
+
+function sharesStorage(container: ContainerDefinition): boolean {
+  const { Binds, Mounts, VolumesFrom } = container.hostConfig as {
+    Binds?: unknown[] | null;
+    Mounts?: unknown[] | null;
+    VolumesFrom?: unknown[] | null;
+  };
+  return Boolean(Binds?.length || Mounts?.length || VolumesFrom?.length);
 }
 
 /** Steps 2 to 4: the old one aside and stopped, the new one started and judged; rollback, or the old one kept. */
