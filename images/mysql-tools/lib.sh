@@ -97,3 +97,16 @@ decompressor_for() {
     *) echo cat ;;
   esac
 }
+
+# mydumper 0.10 starts every file with SET NAMES binary. Right for the data files (each
+# column's bytes, in its own character set), wrong for the schema files: their DDL comes from
+# SHOW CREATE, which the server gives in UTF-8. Loaded as binary, a latin1 table's
+# ENUM('café') would be created as ENUM('cafÃ©'), and its rows would no longer match it.
+# dtool-backup fixes the files it writes; dtool-restore fixes those of older dumps too.
+utf8_schema_files() {
+  local f
+  for f in "$1"/*-schema*.sql; do
+    [[ -e $f ]] || continue
+    sed -i '1s|^/\*!40101 SET NAMES binary\*/;$|/*!40101 SET NAMES utf8mb4*/;|' -- "$f" || return
+  done
+}

@@ -81,6 +81,10 @@ USE shop;
 CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100) NOT NULL, note TEXT) ENGINE=InnoDB;
 CREATE TABLE files (id INT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, body LONGBLOB, FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB;
 CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, what VARCHAR(200)) ENGINE=InnoDB;
+-- A legacy latin1 table with non-ASCII ENUM values: its schema is dumped as UTF-8 text and
+-- its rows as latin1 bytes; both must come back as they were.
+CREATE TABLE legacy (id INT PRIMARY KEY, kind ENUM('café', 'naïve', 'plain') NOT NULL, label VARCHAR(40)) ENGINE=InnoDB CHARACTER SET latin1;
+INSERT INTO legacy VALUES (1, 'café', 'Zoë'), (2, 'naïve', 'Ærø'), (3, 'plain', NULL);
 INSERT INTO customers (name, note) VALUES ('Zoë', 'café ☕ naïve'), ('李小龙', '𝄞 music clef'), ('O''Brien', 'quote '' and backslash \\\\'), ('emoji', '😀🎉🚀');
 INSERT INTO files (customer_id, body) VALUES (1, UNHEX('00FF10DEADBEEF00')), (2, RANDOM_BYTES(1024)), (3, REPEAT(UNHEX('00'), 4096)), (4, NULL);
 CREATE VIEW customer_files AS SELECT c.name, LENGTH(f.body) AS size FROM customers c JOIN files f ON f.customer_id = c.id;
