@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,12 +31,13 @@ export function tempPathFor(finalPath: string, tag = randomBytes(4).toString('he
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${tag}`);
 }
 
-export async function writeFileAtomic(finalPath: string, content: string | Uint8Array): Promise<void> {
+/** Writes a temp file beside `finalPath` with `write`, fsyncs it and renames it over; on failure no temp file stays. */
+async function replaceAtomically(finalPath: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   const tempPath = tempPathFor(finalPath);
   try {
     const handle = await open(tempPath, 'wx', 0o644);
     try {
-      await handle.writeFile(content);
+      await write(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -48,6 +49,10 @@ export async function writeFileAtomic(finalPath: string, content: string | Uint8
   }
 }
 
+export async function writeFileAtomic(finalPath: string, content: string | Uint8Array): Promise<void> {
+  await replaceAtomically(finalPath, (handle) => handle.writeFile(content));
+}
+
 /**
  * Streams `source` into `finalPath` atomically, hashing on the way: a failure (or `signal`)
  * mid-stream leaves no file under the final name and no temp file either.
@@ -57,33 +62,17 @@ export async function writeStreamAtomic(
   source: Readable,
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<{ readonly sha256: string; readonly bytes: number }> {
-  const tempPath = tempPathFor(finalPath);
   const hash = createHash('sha256');
   let bytes = 0;
-  try {
-    const handle = await open(tempPath, 'wx', 0o644);
-    try {
-      const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await pipeline(
-        source,
-        hashing,
-        createWriteStream('', { fd: handle.fd, autoClose: false }),
-        ...(options.signal ? [{ signal: options.signal }] : []),
-      );
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await commitRename(tempPath, finalPath);
-  } catch (error) {
-    await rm(tempPath, { force: true });
-    throw error;
-  }
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await replaceAtomically(finalPath, (handle) =>
+    pipeline(source, hashing, createWriteStream('', { fd: handle.fd, autoClose: false }), ...(options.signal ? [{ signal: options.signal }] : [])),
+  );
   return { sha256: hash.digest('hex'), bytes };
 }

@@ -4,29 +4,18 @@
  * is root's, as `docker cp` does; only regular files and folders pass, in either direction,
  * so an archive can never plant a link that points outside its folder.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Pack } from 'tar-stream';
 import { UsageError } from '../errors.js';
+import { listTree } from './file-tree.js';
 
 /** One thing to put in an archive: a host file or folder, or literal content, under `name`. */
 export type ArchiveEntry =
   | { readonly name: string; readonly path: string }
   | { readonly name: string; readonly content: string | Uint8Array; readonly mode?: number };
-
-/** Regular files under `dir`, as paths relative to it, sorted (stable hashes and archives). */
-export async function listTree(dir: string, skip: (relativePath: string) => boolean = () => false): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .filter((path) => !skip(path))
-    .sort();
-}
 
 async function addEntry(archive: Pack, name: string, content: Uint8Array | string, mode: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -106,26 +95,4 @@ export async function extractArchive(tar: Readable, destination: string, options
     }
   });
   await pipeline(tar, extraction);
-}
-
-/** sha256 of a file or a folder's files (relative path, executable bit, bytes), hex. */
-export async function hashPath(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const info = await stat(path);
-  const files = info.isDirectory() ? await listTree(path) : [''];
-  for (const file of files) {
-    const full = file === '' ? path : join(path, file);
-    const mode = (await stat(full)).mode;
-    hash.update(`${file}\0${mode & 0o111 ? 'x' : '-'}\0${await fileSha256(full)}\0`);
-  }
-  return hash.digest('hex');
-}
-
-/** sha256 of a file's bytes, hex: what `sha256sum` prints. */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) hash.update(chunk);
-  });
-  return hash.digest('hex');
 }

@@ -54,6 +54,7 @@ export interface RecipeRunOptions {
   readonly lockWaitMs?: number;
   /** Re-create detached containers whose image or settings changed. */
   readonly replace?: boolean;
+  /** Progress goes to the reporter as `info` events; this is for callers that want the steps themselves. */
   readonly onStep?: (event: { readonly step: RecipeStep; readonly report?: StepReport }) => void;
 }
 
@@ -118,6 +119,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
         reports.push({ id: step.id, kind: step.action.kind, status: 'skipped', seconds: 0 });
         continue;
       }
+      deps.reporter({ type: 'info', message: `step ${step.id} (${step.action.kind})…` });
       options.onStep?.({ step });
       const stepStarted = Date.now();
       let report: StepReport;
@@ -159,6 +161,7 @@ export async function runRecipe(deps: Deps, recipe: Recipe, options: RecipeRunOp
         };
       }
       reports.push(report);
+      deps.reporter({ type: 'info', message: `step ${step.id}: ${report.status} (${report.seconds}s)` });
       options.onStep?.({ step, report });
     }
   } finally {

@@ -1,16 +1,11 @@
 /** Reading a recipe file: every problem in it at once, as one usage error naming the file and lines. */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { NotFoundError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { readNamedTextFile } from '../host/read-input.js';
 import { parseRecipe } from './parse.js';
 import type { Recipe } from './recipe.js';
 
 export async function loadRecipe(path: string, cwd: string): Promise<Recipe> {
-  const file = resolve(cwd, path);
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new NotFoundError(`recipe ${file} does not exist`);
-    throw new UsageError(`cannot read recipe ${file}: ${error.message}`, { cause: error });
-  });
+  const { file, text } = await readNamedTextFile(path, cwd, 'recipe');
   const { recipe, problems } = parseRecipe(text, file);
   if (problems.length > 0 || !recipe) {
     const first = problems[0];

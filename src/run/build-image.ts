@@ -14,6 +14,7 @@ import type { DockerPort } from '../docker/port.js';
 import { LABEL_IMAGE, LABEL_IMAGE_HASH } from '../docker/labels.js';
 import { NotFoundError } from '../errors.js';
 import type { Reporter } from '../events.js';
+import { listTree } from '../host/file-tree.js';
 
 export interface BuiltImage {
   readonly name: string;
@@ -26,11 +27,7 @@ export interface BuiltImage {
 export const SHARED_DIR = 'shared';
 
 async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  return (await listTree(dir)).map((file) => join(dir, file));
 }
 
 /** A file of the build context: its path inside the context, and where it is on disk. */

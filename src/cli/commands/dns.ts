@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { RawDnsRebuildOptions } from '../../helpers/dns/index.js';
 import type { CommandContext } from '../context.js';
-import { renderJson, renderRecipeReport } from '../render.js';
 import { defaultStateDir } from '../../host/state-dir.js';
-import { lockWaitMs } from './recipe.js';
+import { lockWaitMs, printRecipeReport } from './recipe.js';
 
 export function registerDns(program: Command, context: CommandContext): void {
   const dns = program.command('dns').description('a BIND DNS server whose config is generated, checked and baked into its image');
@@ -18,23 +17,12 @@ export function registerDns(program: Command, context: CommandContext): void {
     .option('--lock-wait <seconds>', 'wait this long for another rebuild of the same server (default: fail at once)')
     .option('--json', 'print the report as JSON')
     .action(async (options: RawDnsRebuildOptions & { json?: boolean; stateDir?: string; lockWait?: string }, command: Command) => {
-      const [{ dnsRebuild, parseDnsRebuildParams }, { recipeReportError }] = await Promise.all([
-        import('../../helpers/dns/index.js'),
-        import('../../recipes/execute.js'),
-      ]);
+      const { dnsRebuild, parseDnsRebuildParams } = await import('../../helpers/dns/index.js');
       const params = parseDnsRebuildParams(options, context.io.cwd);
-      const deps = await context.deps(command);
-      const report = await dnsRebuild(deps, params, {
+      const report = await dnsRebuild(await context.deps(command), params, {
         stateDir: options.stateDir ?? defaultStateDir(context.io.env, 'recipes'),
         lockWaitMs: lockWaitMs(options.lockWait),
-        onStep: ({ step, report: done }) =>
-          deps.reporter({
-            type: 'info',
-            message: done ? `step ${step.id}: ${done.status} (${done.seconds}s)` : `step ${step.id} (${step.action.kind})…`,
-          }),
       });
-      context.io.stdout(options.json ? renderJson(report) : renderRecipeReport(report));
-      const failure = recipeReportError(report);
-      if (failure) throw failure;
+      await printRecipeReport(context, report, options.json ?? false);
     });
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import type { RecipeReport } from '../../recipes/execute.js';
 import { collect, type CommandContext } from '../context.js';
 import { renderJson, renderRecipeReport } from '../render.js';
 import { defaultStateDir } from '../../host/state-dir.js';
@@ -52,27 +53,27 @@ export function registerRecipe(program: Command, context: CommandContext): void 
     .option('--replace', 're-create detached containers (clones) made from another image or other settings')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, options: RunOptions, command: Command) => {
-      const [{ loadRecipe }, { parseVarFlags }, { runRecipe, recipeReportError }] = await Promise.all([
+      const [{ loadRecipe }, { parseVarFlags }, { runRecipe }] = await Promise.all([
         import('../../recipes/load.js'),
         import('../../recipes/parse.js'),
         import('../../recipes/execute.js'),
       ]);
       const loaded = await loadRecipe(file, context.io.cwd);
       const vars = varsFromCwd(parseVarFlags(options.var ?? []), context.io.cwd);
-      const deps = await context.deps(command);
-      const report = await runRecipe(deps, loaded, {
+      const report = await runRecipe(await context.deps(command), loaded, {
         vars,
         stateDir: options.stateDir ?? defaultStateDir(context.io.env, 'recipes'),
         lockWaitMs: lockWaitMs(options.lockWait),
         replace: options.replace ?? false,
-        onStep: ({ step, report: done }) =>
-          deps.reporter({
-            type: 'info',
-            message: done ? `step ${step.id}: ${done.status} (${done.seconds}s)` : `step ${step.id} (${step.action.kind})…`,
-          }),
       });
-      context.io.stdout(options.json ? renderJson(report) : renderRecipeReport(report));
-      const failure = recipeReportError(report);
-      if (failure) throw failure;
+      await printRecipeReport(context, report, options.json ?? false);
     });
+}
+
+/** Prints a recipe's report; a failed step then ends the command with that step's error. */
+export async function printRecipeReport(context: CommandContext, report: RecipeReport, json: boolean): Promise<void> {
+  const { recipeReportError } = await import('../../recipes/execute.js');
+  context.io.stdout(json ? renderJson(report) : renderRecipeReport(report));
+  const failure = recipeReportError(report);
+  if (failure) throw failure;
 }

@@ -2,11 +2,10 @@
  * A backup's manifest: written last, beside its artifact, it is what makes the artifact
  * count. Retention keeps only artifacts that have one; restore checks the file against it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { NotFoundError, VerifyFailedError } from '../../errors.js';
+import { fileSha256 } from '../../host/file-tree.js';
 import { MANIFEST_SUFFIX, type Compression, type DumpEngine } from './naming.js';
 
 export interface BackupManifest {
@@ -24,11 +23,8 @@ export interface BackupManifest {
   readonly dtoolVersion: string;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+/** The sha256 of an artifact, as `sha256sum` prints it. */
+export const sha256File = fileSha256;
 
 /** Checks the artifact against its manifest; returns the manifest, or undefined when there is none. */
 export async function checkAgainstManifest(artifactPath: string): Promise<BackupManifest | undefined> {

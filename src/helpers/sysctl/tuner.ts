@@ -13,11 +13,12 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HelperRunSpec, Privilege } from '../../core/helper-spec.js';
 import { assertGranted } from '../../core/privileges.js';
+import { recreateOptions } from '../../core/service.js';
 import type { Deps } from '../../deps.js';
 import { DtoolError, NotFoundError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../host/atomic-file.js';
 import { runHelper } from '../../run/run-helper.js';
-import { type KeyClass, classifyKey, isRaise, validateValue } from './keys.js';
+import { type KeyClass, type KeyClassification, type SysctlTarget, classifyKey, isRaise, validateValue } from './keys.js';
 import { dropInName, type SysctlSetting } from './profile.js';
 
 export type { SysctlSetting };
@@ -72,21 +73,34 @@ export function parseSettings(values: readonly string[]): SysctlSetting[] {
   });
 }
 
-/** Classifies and validates every setting for the host; all refusals at once, before any container. */
-export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?: readonly string[]): { setting: SysctlSetting; class: KeyClass }[] {
+/** Why a classified key may not be set on `target`, or undefined when it may. */
+function refusal(classified: KeyClassification, target: SysctlTarget): string | undefined {
+  if (target === 'container') {
+    return classified.class === 'namespaced-ipc' || classified.class === 'namespaced-net' ? undefined : `${classified.key}: ${classified.reason}`;
+  }
+  if (classified.class === 'escape' || classified.class === 'not-allowed') return `${classified.key}: ${classified.reason}`;
+  // IPC and UTS keys live in namespaces the helper has its own copy of: writing them would
+  // change only the helper's. They belong to a container's own settings (--container).
+  if (classifyKey(classified.key, { target: 'container' }).class === 'namespaced-ipc' || UTS_KEYS.includes(classified.key)) {
+    return `${classified.key}: namespaced, not host-wide: set it per container with --container`;
+  }
+  return undefined;
+}
+
+/** Classifies and validates every setting for `target`; all refusals at once, before any container. */
+function checkSettings(
+  settings: readonly SysctlSetting[],
+  target: SysctlTarget,
+  allowlist?: readonly string[],
+): { setting: SysctlSetting; class: KeyClass }[] {
   const refused: string[] = [];
   const checked = settings.map((setting) => {
-    const classified = classifyKey(setting.key, { target: 'host', ...(allowlist ? { allowlist } : {}) });
-    const before = refused.length;
-    if (classified.class === 'escape' || classified.class === 'not-allowed') refused.push(`${classified.key}: ${classified.reason}`);
-    // IPC and UTS keys live in namespaces the helper has its own copy of: writing them would
-    // change only the helper's. They belong to a container's own settings (--container).
-    else if (classifyKey(classified.key, { target: 'container' }).class === 'namespaced-ipc' || UTS_KEYS.includes(classified.key)) {
-      refused.push(`${classified.key}: namespaced, not host-wide: set it per container with --container`);
-    }
+    const classified = classifyKey(setting.key, { target, ...(allowlist ? { allowlist } : {}) });
+    const refusedBecause = refusal(classified, target);
     let value = setting.value;
     // A refused key's value is not worth a second complaint.
-    if (refused.length === before) {
+    if (refusedBecause) refused.push(refusedBecause);
+    else {
       try {
         value = validateValue(classified.key, setting.value);
       } catch (error) {
@@ -99,6 +113,10 @@ export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?
     throw new UsageError(refused.length === 1 ? refused[0]! : `${refused.length} settings refused`, { details: refused });
   }
   return checked;
+}
+
+export function checkHostSettings(settings: readonly SysctlSetting[], allowlist?: readonly string[]): { setting: SysctlSetting; class: KeyClass }[] {
+  return checkSettings(settings, 'host', allowlist);
 }
 
 /**
@@ -336,25 +354,13 @@ export async function sysctlSetOnContainer(
   settings: readonly SysctlSetting[],
   dryRun: boolean,
 ): Promise<ContainerSysctlReport> {
-  const refused: string[] = [];
-  const checked = settings.map((setting) => {
-    const classified = classifyKey(setting.key, { target: 'container' });
-    if (classified.class !== 'namespaced-ipc' && classified.class !== 'namespaced-net') refused.push(`${classified.key}: ${classified.reason}`);
-    try {
-      return { key: classified.key, value: validateValue(classified.key, setting.value) };
-    } catch (error) {
-      refused.push((error as Error).message);
-      return setting;
-    }
-  });
-  if (refused.length) throw new UsageError(refused.length === 1 ? refused[0]! : `${refused.length} settings refused`, { details: refused });
+  const checked = checkSettings(settings, 'container').map((c) => c.setting);
   const { docker } = deps;
   const current = await docker.inspectDefinition(name);
   if (!current) throw new NotFoundError(`no container named ${name}`);
   const sysctls = { ...((current.hostConfig.Sysctls as Record<string, string> | null | undefined) ?? {}) };
   for (const s of checked) sysctls[s.key] = s.value;
   if (dryRun) return { container: name, settings: checked, recreated: false, dryRun: true };
-  const { recreateOptions } = await import('../../core/service.js');
   const oldImage = await docker.inspectImage(current.imageId);
   const create = recreateOptions(current, oldImage, current.imageId, { name, withPorts: true, withAliases: true });
   const aside = `${name}-dtool-sysctl-${randomBytes(3).toString('hex')}`;

@@ -10,7 +10,8 @@ import { basename, join, posix } from 'node:path';
 import type { HelperMount, HelperNetwork, HelperRunSpec } from '../../core/helper-spec.js';
 import type { ImageDetails } from '../../docker/port.js';
 import { UsageError, VerifyFailedError } from '../../errors.js';
-import { extractArchive, hashPath, packEntries } from '../../host/tar.js';
+import { hashPath } from '../../host/file-tree.js';
+import { extractArchive, packEntries } from '../../host/tar.js';
 import { lastLines } from '../../docker/streams.js';
 import { runHelper } from '../../run/run-helper.js';
 import type { RunStep, StepInput, ValidateStep } from '../recipe.js';
@@ -41,6 +42,7 @@ interface Prepared {
   readonly beforeStart: (containerId: string) => Promise<void>;
   /** Host path of each input, for cache keys. */
   readonly inputPaths: readonly { readonly target: string; readonly path: string }[];
+  readonly image: ImageDetails;
 }
 
 async function prepare(
@@ -84,7 +86,7 @@ async function prepare(
       await deps.docker.putArchive(containerId, folder, packEntries(entries));
     }
   };
-  return { spec, beforeStart, inputPaths };
+  return { spec, beforeStart, inputPaths, image };
 }
 
 export async function runRunStep(context: StepContext, step: RunStep): Promise<StepOutcome> {
@@ -117,8 +119,7 @@ async function validationKey(image: ImageDetails, step: ValidateStep, inputs: Pr
 
 export async function runValidate(context: StepContext, step: ValidateStep): Promise<StepOutcome> {
   const prepared = await prepare(context, { ...step, networks: ['none'] }, {});
-  const image = await requireImage(context.deps, step.image, context.step.id);
-  const key = await validationKey(image, step, prepared.inputPaths);
+  const key = await validationKey(prepared.image, step, prepared.inputPaths);
   if (await context.validated.has(key)) return { status: 'cached', detail: 'validated before (same image, command and inputs)' };
   const result = await runHelper(context.deps, prepared.spec, { beforeStart: prepared.beforeStart, allowFailure: true });
   if (result.exitCode !== 0) {

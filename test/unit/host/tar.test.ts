@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { type Header, pack } from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
-import { extractArchive, hashPath, listTree, packEntries } from '../../../src/host/tar.js';
+import { hashPath, listTree } from '../../../src/host/file-tree.js';
+import { extractArchive, packEntries } from '../../../src/host/tar.js';
 
 let dir: string;
 beforeEach(async () => {
