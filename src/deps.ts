@@ -25,6 +25,12 @@ export interface Deps {
   readonly processes: ProcessTable;
   /** Aborting it stops running helpers and removes their containers. */
   readonly signal?: AbortSignal;
+  /**
+   * Opens another engine by its address, as DOCKER_HOST spells it (`unix://`, `tcp://`,
+   * `ssh://`): a swarm node's engine, for loading images onto it. TLS settings are the
+   * ones this process uses for its own engine.
+   */
+  connectEngine(address: string): Promise<DockerPort>;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -51,5 +57,12 @@ export async function createDefaultDeps(
     owner: currentOwner(linuxProcessTable),
     processes: linuxProcessTable,
     ...(options.signal ? { signal: options.signal } : {}),
+    connectEngine: async (address) => {
+      const { DockerodeAdapter } = await import('./docker/dockerode-adapter.js');
+      const url = new URL(address);
+      return url.protocol === 'unix:'
+        ? new DockerodeAdapter({ socketPath: url.pathname })
+        : new DockerodeAdapter({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'ssh:' ? 'ssh' : 'http' });
+    },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createDefaultDeps } from '../../src/deps.js';
+import { sweepOrphans } from '../../src/run/orphans.js';
 import { prune } from '../../src/run/prune.js';
 import { TEST_LABEL } from './support.js';
 
@@ -24,6 +25,12 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.stdout.write(`image ${built.reference} ${built.cached ? 'up to date' : 'built'}\n`);
   }
   return async () => {
+    // Several checkouts (or people) testing on one engine at once: sweep only what dead runs
+    // left, never the live helpers and servers of the others.
+    if (process.env.DTOOL_TEST_SHARED_ENGINE === '1') {
+      await sweepOrphans(deps);
+      return;
+    }
     await prune(deps);
     // Test servers are labelled by the tests, not by dtool: sweep them too.
     const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`], { encoding: 'utf8' })
