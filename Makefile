@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DTOOL := node dist/cli/main.js
 
-.PHONY: all deps build engine base-image images demo lint test test-unit test-integration bench clean
+.PHONY: all deps build engine base-image images remote-engine-up remote-engine-down demo lint test test-unit test-integration bench clean
 
 all: build
 
@@ -23,6 +23,23 @@ engine:
 # debian:bookworm-slim: pulled, or built with debootstrap where no registry answers.
 base-image: engine
 	bash scripts/base-image.sh
+
+# A TLS-protected remote engine (dtool/dind on 127.0.0.1:23760) for tests and demos;
+# `bash scripts/remote-engine.sh env` prints the variables that reach it.
+remote-engine-up: images
+	bash scripts/remote-engine.sh up
+
+remote-engine-down:
+	bash scripts/remote-engine.sh down
+
+# A local 3-node Docker Swarm (dtool/dind containers dtool-swarm-manager, -worker1, -worker2);
+# `bash scripts/swarm.sh env` prints the DOCKER_HOST of its manager. See README.md.
+.PHONY: swarm-up swarm-down
+swarm-up: images
+	bash scripts/swarm.sh up
+
+swarm-down:
+	bash scripts/swarm.sh down
 
 images: build base-image
 	$(DTOOL) images build

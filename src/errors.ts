@@ -59,6 +59,20 @@ export class EngineUnavailableError extends DtoolError {
   }
 }
 
+/**
+ * The engine answered, but the TLS handshake failed: its certificate is not trusted (another
+ * CA, another name) or it refused our client certificate. An unavailable engine all the same
+ * (exit 3), with a hint about certificates rather than about starting Docker.
+ */
+export class EngineTlsError extends EngineUnavailableError {
+  constructor(message: string, options?: DtoolErrorOptions) {
+    super(message, {
+      hint: "check the TLS material (DOCKER_CERT_PATH, default ~/.docker, or the context's): ca.pem must be the CA that signed the engine's certificate, cert.pem and key.pem a client certificate that engine trusts; the engine's certificate must name the address used",
+      ...options,
+    });
+  }
+}
+
 export class NotFoundError extends DtoolError {
   constructor(message: string, options?: DtoolErrorOptions) {
     super('NOT_FOUND', message, options);

@@ -13,6 +13,7 @@ import { UsageError, exitCodeFor, toDtoolError, type DtoolError } from './errors
 import type { RunEvent } from './events.js';
 import type { JobKindCatalog, JobParams } from './schedule/job.js';
 import type { RunContext, RunOutcome } from './schedule/scheduler.js';
+import type { SwarmJobReport } from './swarm/report.js';
 
 interface JobKind {
   /** The parameters it takes, as written in schedule files and labels. */
@@ -25,6 +26,21 @@ interface JobKind {
 }
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** `swarm: true` (with `constraint`, `registry`) runs a job as a Swarm job: one result per node, ok only if all are. */
+const SWARM_PARAMS = ['swarm', 'constraint', 'registry'];
+
+async function swarmSettings(raw: Readonly<Record<string, unknown>>) {
+  const { parseSwarmSettings } = await import('./swarm/options.js');
+  return parseSwarmSettings({ swarm: raw.swarm, constraint: raw.constraint, registry: raw.registry }, (name) => name);
+}
+
+async function swarmOutcome(report: SwarmJobReport): Promise<{ summary: string; error?: DtoolError }> {
+  const { swarmReportError } = await import('./swarm/report.js');
+  const error = swarmReportError(report);
+  const ok = report.nodes.filter((n) => n.status === 'ok').length;
+  return { summary: `${ok} of ${report.nodes.length} swarm node${report.nodes.length === 1 ? '' : 's'} ok`, ...(error ? { error } : {}) };
+}
 
 const KINDS: Record<string, JobKind> = {
   backup: {
@@ -74,10 +90,18 @@ const KINDS: Record<string, JobKind> = {
       'signal',
       'force',
       'concurrency',
+      ...SWARM_PARAMS,
     ],
     async prepare(raw, cwd) {
       const family = await import('./helpers/logrotate/index.js');
-      const params = family.parseLogrotateParams(raw, cwd);
+      const { swarm: _swarm, constraint: _constraint, registry: _registry, ...rest } = raw;
+      const swarm = await swarmSettings(raw);
+      if (swarm) {
+        const onSwarm = await import('./helpers/logrotate/swarm.js');
+        const params = onSwarm.parseSwarmLogrotateParams(rest, cwd);
+        return async (deps) => swarmOutcome(await onSwarm.logrotateOnSwarm(deps, params, swarm));
+      }
+      const params = family.parseLogrotateParams(rest, cwd);
       return async (deps) => {
         const report = await family.logrotate(deps, params);
         const error = family.logrotateReportError(report);
@@ -144,10 +168,15 @@ KINDS['dns-rebuild'] = {
 };
 
 KINDS['host-info'] = {
-  params: ['path'],
+  params: ['path', ...SWARM_PARAMS],
   async prepare(raw, cwd) {
     const family = await import('./helpers/host/info.js');
     const paths = raw.path === undefined ? [] : Array.isArray(raw.path) ? raw.path.map(String) : [String(raw.path)];
+    const swarm = await swarmSettings(raw);
+    if (swarm) {
+      const { hostInfoOnSwarm } = await import('./helpers/host/swarm.js');
+      return async (deps) => swarmOutcome(await hostInfoOnSwarm(deps, paths, swarm));
+    }
     return async (deps) => {
       const info = await family.hostInfo(deps, paths, cwd);
       return { summary: family.summarizeHostInfo(info), figures: family.hostInfoFigures(info) };

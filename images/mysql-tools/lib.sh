@@ -9,6 +9,7 @@
 #   12  the dump/restore command failed
 #   13  verification failed: the artifact is incomplete or corrupt
 #   14  no space left on device
+#   15  the folder is locked by another run (dtool-outdir hold)
 #
 # The connection comes only from the [client] section of $CNF (host, port, user, password),
 # so that passwords never show up in argv (ps, docker inspect) or the environment.

@@ -17,6 +17,7 @@ interface GlobalOptions {
   readonly privilegedMode?: string;
   readonly verbose?: boolean;
   readonly quiet?: boolean;
+  readonly insecure?: boolean;
 }
 
 export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPort): CommandContext {
@@ -40,6 +41,8 @@ export function createContext(io: CliIo, signal: AbortSignal, docker?: DockerPor
         config: flags,
         reporter: terminalReporter(io, { verbose: globals.verbose ?? false, quiet: globals.quiet ?? false }),
         signal,
+        // Absent: DTOOL_INSECURE decides.
+        ...(globals.insecure ? { insecure: true } : {}),
         ...(docker ? { docker } : {}),
       });
       // Every start sweeps what dead dtool runs left behind. An engine that does not answer

@@ -24,6 +24,7 @@ export function buildProgram(context: CommandContext): Command {
     .option('--privileged-mode <mode>', 'realise "privileged" with the engine flag or the explicit capability profile: flag | capabilities')
     .option('-v, --verbose', 'show helper output and build steps')
     .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('--insecure', 'allow a tcp:// engine without TLS (DOCKER_HOST=tcp://… with no DOCKER_TLS_VERIFY); also DTOOL_INSECURE=1')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({

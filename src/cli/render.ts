@@ -106,6 +106,7 @@ export function renderBackupReport(report: BackupReport): string {
   for (const t of report.targets) {
     if (t.pruned?.length) text += `${t.target}: pruned ${t.pruned.join(', ')}\n`;
     if (t.removedLeftovers?.length) text += `${t.target}: removed leftovers of a run that died: ${t.removedLeftovers.join(', ')}\n`;
+    if (t.fetched) text += `${t.target}: fetched ${t.fetched.file} (sha256 matched its manifest)\n`;
     if (t.verify && !t.verify.ok) text += `${t.target}: ${t.verify.summary}\n`;
   }
   return text;

@@ -33,7 +33,12 @@ export type HelperMount =
     }
   | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
 
-/** A secret reaches the helper only as a read-only file at /run/secrets/<name>. */
+/**
+ * A secret reaches the helper only as a read-only file at /run/secrets/<name>, on a tmpfs,
+ * sent through the engine's API after start (never a file on the caller's disk, nor argv,
+ * env, labels or anything `docker inspect` shows). Needs a dtool image (dtool-guard receives
+ * it) and, with `user`, a numeric `uid[:gid]` (the tmpfs belongs to that user).
+ */
 export interface HelperSecret {
   readonly name: string;
   readonly content: string;

@@ -15,11 +15,13 @@ export interface CreateContext {
   readonly privilegedMode: PrivilegedMode;
   /** The dtool process creating the helper, recorded in its labels for the orphan sweep. */
   readonly owner: OwnerIdentity;
-  /** Host paths of the files holding the spec's secrets, by secret name. */
-  readonly secretFiles: Readonly<Record<string, string>>;
 }
 
 export const SECRETS_DIR = '/run/secrets';
+/** Names the secrets dtool-guard waits for before it runs the command (names only, never contents). */
+export const SECRETS_ENV = 'DTOOL_SECRETS';
+const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const MIB = 1024 * 1024;
 /** The entrypoint of every dtool helper image (images/shared/dtool-guard). */
 export const GUARD = 'dtool-guard';
 const TMPFS_OPTIONS = 'rw,nosuid,nodev,size=256m';
@@ -39,6 +41,30 @@ function toMount(mount: HelperMount): MountSpec {
     case 'tmpfs':
       return { Type: 'tmpfs', Target: mount.target, ...(mount.sizeBytes ? { TmpfsOptions: { SizeBytes: mount.sizeBytes } } : {}) };
   }
+}
+
+/**
+ * The tmpfs the secrets are delivered into after start (run/helper-container.ts): private
+ * to the helper's user, never executable, sized for its secrets (1 MiB at least).
+ */
+export function secretsTmpfsOptions(spec: HelperRunSpec): string {
+  const secrets = spec.secrets ?? [];
+  const names = new Set<string>();
+  for (const secret of secrets) {
+    if (!SECRET_NAME.test(secret.name)) throw new Error(`invalid secret name: ${secret.name}`);
+    if (names.has(secret.name)) throw new Error(`two secrets named ${secret.name}`);
+    names.add(secret.name);
+  }
+  if (!(spec.guarded ?? true)) throw new Error(`helper ${spec.helper}: secrets need a dtool image, whose dtool-guard receives them`);
+  const bytes = secrets.reduce((sum, s) => sum + Buffer.byteLength(s.content) + 4096, 0);
+  const size = Math.max(1, Math.ceil(bytes / MIB)) * MIB;
+  let owner = '';
+  if (spec.user !== undefined) {
+    const numeric = /^(\d+)(?::(\d+))?$/.exec(spec.user);
+    if (!numeric) throw new Error(`helper ${spec.helper}: a helper with secrets names its user as uid[:gid], not "${spec.user}"`);
+    owner = `,uid=${numeric[1]}${numeric[2] !== undefined ? `,gid=${numeric[2]}` : ''}`;
+  }
+  return `rw,noexec,nosuid,nodev,size=${size},mode=0700${owner}`;
 }
 
 function networkOptions(spec: HelperRunSpec): { NetworkMode?: string; Links?: readonly string[] } {
@@ -61,11 +87,6 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
   const explicitPrivileged = privileged && context.privilegedMode === 'capabilities';
 
   const mounts: MountSpec[] = (spec.mounts ?? []).map(toMount);
-  for (const secret of spec.secrets ?? []) {
-    const source = context.secretFiles[secret.name];
-    if (source === undefined) throw new Error(`secret ${secret.name} was not materialised`);
-    mounts.push({ Type: 'bind', Source: source, Target: `${SECRETS_DIR}/${secret.name}`, ReadOnly: true });
-  }
   if (privileges.has('docker-socket')) {
     mounts.push({ Type: 'bind', Source: DOCKER_SOCKET, Target: DOCKER_SOCKET, ReadOnly: false });
   }
@@ -78,6 +99,10 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
   if (readonlyRoot) {
     for (const path of ['/tmp', ...(spec.tmpfs ?? [])]) tmpfs[path] = TMPFS_OPTIONS;
   }
+  // Secrets never reach the engine in create options: only an empty tmpfs to receive them,
+  // and their names for dtool-guard, which waits for them.
+  const secretNames = (spec.secrets ?? []).map((s) => s.name);
+  if (secretNames.length) tmpfs[SECRETS_DIR] = secretsTmpfsOptions(spec);
 
   const privilegeOptions = privileged
     ? explicitPrivileged
@@ -106,7 +131,11 @@ export function toCreateOptions(spec: HelperRunSpec, context: CreateContext): Co
   //  - Owner labels: a later dtool start removes helpers whose owner is gone (run/orphans.ts),
   //    for the case where neither of the above fired (the engine itself restarted).
   const guarded = spec.guarded ?? true;
-  const env = { ...spec.env, ...(guarded ? { DTOOL_GUARD: 'stdin' } : {}) };
+  const env = {
+    ...spec.env,
+    ...(guarded ? { DTOOL_GUARD: 'stdin' } : {}),
+    ...(secretNames.length ? { [SECRETS_ENV]: secretNames.join(',') } : {}),
+  };
   return {
     Image: spec.image,
     Cmd: [...spec.command],

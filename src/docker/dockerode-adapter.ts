@@ -7,7 +7,7 @@
 import Module, { createRequire } from 'node:module';
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError, PrivilegeNotGrantedError } from '../errors.js';
+import { EngineTlsError, EngineUnavailableError, ImageBuildError, NotFoundError, DtoolError, PrivilegeNotGrantedError } from '../errors.js';
 import type {
   Attachment,
   BuildImageOptions,
@@ -24,9 +24,17 @@ import type {
   ImageDetails,
   ImageSummary,
   RestartPolicy,
+  SecretSummary,
+  ServiceCreateOptions,
+  ServiceSummary,
+  SwarmNode,
+  SwarmTask,
+  TaskLogs,
   VolumeSummary,
   WaitCondition,
 } from './port.js';
+import { NotSwarmManagerError } from '../swarm/errors.js';
+import { TailBuffer } from './streams.js';
 
 interface EngineError {
   readonly statusCode?: number;
@@ -37,6 +45,34 @@ interface EngineError {
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
+/** Set by the adapter on every error of its engine's requests: which engine failed. */
+const ENGINE_ADDRESS = Symbol('dtool.engineAddress');
+
+/**
+ * A failed TLS handshake, in Node's words, said plainly: the engine's certificate not trusted
+ * (its CA unknown, self-signed, expired, another name), or our client certificate refused by
+ * the engine (a TLS alert; under TLS 1.3 often only a reset before the handshake completed).
+ */
+function tlsFailure(error: EngineError): string | undefined {
+  const code = error.code ?? '';
+  const message = error.message ?? '';
+  // OpenSSL's messages carry a prefix of hex and source paths; its reason is what people read.
+  const reason = /:(sslv3 alert [^:]+|tlsv1[0-9]? alert [^:]+)/i.exec(message)?.[1] ?? message;
+  const isTls =
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    /CERT|SIGNATURE|ISSUER/.test(code) ||
+    /before secure TLS connection was established|alert (bad|unknown|certificate)|certificate/i.test(message) ||
+    (code === 'EPROTO' && /ssl|tls/i.test(message));
+  if (!isTls) return undefined;
+  let what = 'TLS error';
+  if (/ALTNAME/.test(code)) what = "the engine's certificate does not name this address";
+  else if (/EXPIRED|NOT_YET_VALID/.test(code)) what = "the engine's certificate is expired or not yet valid";
+  else if (/CERT|SIGNATURE|ISSUER/.test(code) && !code.startsWith('ERR_SSL_')) what = "the engine's certificate is not signed by our CA (ca.pem)";
+  else if (/alert|before secure TLS/i.test(message)) what = 'the engine refused our client certificate (cert.pem, key.pem)';
+  return `${what} (${code ? `${code}: ` : ''}${reason.trim()})`;
+}
+
 function engineMessage(error: EngineError): string {
   return (error.json?.message ?? error.message ?? String(error)).trim();
 }
@@ -45,8 +81,19 @@ function engineMessage(error: EngineError): string {
 function mapError(error: unknown, what: string): DtoolError {
   if (error instanceof DtoolError) return error;
   const engineError = error as EngineError;
+  const address = (error as { [ENGINE_ADDRESS]?: string } | undefined)?.[ENGINE_ADDRESS];
+  const tls = engineError.statusCode === undefined && !address?.match(/^(unix|ssh):/) ? tlsFailure(engineError) : undefined;
+  if (tls !== undefined) {
+    return new EngineTlsError(`TLS handshake with the Docker engine${address ? ` at ${address}` : ''} failed (${what}): ${tls}`, { cause: error });
+  }
   if (engineError.code && UNREACHABLE_CODES.has(engineError.code)) {
-    return new EngineUnavailableError(`Docker engine unreachable (${engineError.code})`, { cause: error });
+    return new EngineUnavailableError(`Docker engine${address ? ` at ${address}` : ''} unreachable (${engineError.code})`, { cause: error });
+  }
+  if (engineError.statusCode === 400 && /HTTP request to an HTTPS server/i.test(engineMessage(engineError))) {
+    return new EngineTlsError(`the Docker engine${address ? ` at ${address}` : ''} speaks TLS, and dtool spoke plain HTTP to it`, {
+      cause: error,
+      hint: 'set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) instead of --insecure',
+    });
   }
   if (engineError.statusCode === 404) {
     return new NotFoundError(`${what}: ${engineMessage(engineError)}`, { cause: error });
@@ -100,10 +147,24 @@ let DockerClass: typeof Docker | undefined;
 export class DockerodeAdapter implements DockerPort {
   readonly #docker: Docker;
 
-  /** With no options, dockerode honours DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. */
-  constructor(options?: Docker.DockerOptions) {
+  /**
+   * With no options, dockerode honours DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH;
+   * dtool itself passes the options of a resolved endpoint (engine-endpoint.ts). `engine`
+   * names the engine in connection and TLS errors.
+   */
+  constructor(options?: Docker.DockerOptions, engine?: { readonly address: string }) {
     DockerClass ??= loadDockerode();
     this.#docker = new DockerClass(options);
+    if (engine) {
+      // Every request goes through the modem's dial: its errors are tagged with the engine.
+      const modem = this.#docker.modem as { dial(options: unknown, callback: (error: unknown, data?: unknown) => void): unknown };
+      const dial = modem.dial.bind(modem);
+      modem.dial = (dialOptions, callback) =>
+        dial(dialOptions, (error, data) => {
+          if (error && typeof error === 'object') Object.defineProperty(error, ENGINE_ADDRESS, { value: engine.address, configurable: true });
+          callback(error, data);
+        });
+    }
   }
 
   async ping(): Promise<void> {
@@ -130,6 +191,11 @@ export class DockerodeAdapter implements DockerPort {
         storageDriver: String(info.Driver ?? ''),
         cgroupVersion: String(info.CgroupVersion ?? ''),
         securityOptions: (info.SecurityOptions ?? []) as string[],
+        swarm: {
+          nodeId: String(info.Swarm?.NodeID ?? ''),
+          localState: String(info.Swarm?.LocalNodeState ?? 'inactive'),
+          isManager: info.Swarm?.ControlAvailable === true,
+        },
       };
     } catch (error) {
       throw mapError(error, 'info');
@@ -585,6 +651,208 @@ export class DockerodeAdapter implements DockerPort {
       throw mapError(error, `remove volume ${name}`);
     }
   }
+
+  async pushImage(reference: string): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.#docker.getImage(reference).push({})) as unknown as NodeJS.ReadableStream;
+    } catch (error) {
+      throw mapSwarmError(error, `push ${reference}`);
+    }
+    // Like a build's, a push stream that ends is no success: an errorDetail in it is a failure.
+    await followJsonMessages(stream, (message) => {
+      if (message.errorDetail || message.error)
+        throw new DtoolError('INTERNAL', `push ${reference}: ${message.errorDetail?.message ?? message.error}`);
+    });
+  }
+
+  async listNodes(): Promise<SwarmNode[]> {
+    try {
+      const nodes = (await this.#docker.listNodes()) as EngineNode[];
+      return nodes.map((n) => ({
+        id: n.ID,
+        hostname: n.Description?.Hostname ?? '',
+        role: n.Spec?.Role === 'manager' ? 'manager' : 'worker',
+        availability: n.Spec?.Availability ?? 'active',
+        state: n.Status?.State ?? 'unknown',
+        labels: n.Spec?.Labels ?? {},
+        address: n.Status?.Addr ?? '',
+        os: n.Description?.Platform?.OS ?? '',
+        arch: n.Description?.Platform?.Architecture ?? '',
+      }));
+    } catch (error) {
+      throw mapSwarmError(error, 'list nodes');
+    }
+  }
+
+  async createService(options: ServiceCreateOptions): Promise<string> {
+    try {
+      const service = await this.#docker.createService(options as unknown as Docker.CreateServiceOptions);
+      return service.id;
+    } catch (error) {
+      throw mapSwarmError(error, `create service ${options.Name}`);
+    }
+  }
+
+  async listServices(filter: { labels?: readonly string[] }): Promise<ServiceSummary[]> {
+    try {
+      const services = (await this.#docker.listServices({ filters: JSON.stringify({ label: filter.labels ?? [] }) })) as EngineService[];
+      return services.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
+    } catch (error) {
+      throw mapSwarmError(error, 'list services');
+    }
+  }
+
+  async removeService(id: string): Promise<void> {
+    try {
+      await this.#docker.getService(id).remove();
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw mapSwarmError(error, `remove service ${id.slice(0, 12)}`);
+    }
+  }
+
+  async listTasks(filter: { serviceId: string }): Promise<SwarmTask[]> {
+    try {
+      const tasks = (await this.#docker.listTasks({ filters: JSON.stringify({ service: [filter.serviceId] }) })) as EngineTask[];
+      return tasks.map((t) => ({
+        id: t.ID,
+        nodeId: t.NodeID ?? '',
+        desiredState: t.DesiredState ?? '',
+        state: t.Status?.State ?? '',
+        message: t.Status?.Message ?? '',
+        error: t.Status?.Err ?? '',
+        exitCode: t.Status?.ContainerStatus?.ExitCode,
+        containerId: t.Status?.ContainerStatus?.ContainerID ?? '',
+        updatedAt: t.Status?.Timestamp ?? t.UpdatedAt ?? '',
+      }));
+    } catch (error) {
+      throw mapSwarmError(error, 'list tasks');
+    }
+  }
+
+  async taskLogs(taskId: string, options: { limitBytes: number; timeoutMs?: number }): Promise<TaskLogs> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), options.timeoutMs ?? 30_000);
+    try {
+      // Asked for as a stream (dockerode would buffer it and try it as JSON): multiplexed frames.
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+        this.#docker.modem.dial(
+          {
+            path: `/tasks/${taskId}/logs?`,
+            method: 'GET',
+            isStream: true,
+            abortSignal: abort.signal,
+            options: { stdout: true, stderr: true, follow: false },
+            statusCodes: { 200: true, 404: 'no such task', 500: 'server error', 503: 'node is not part of a swarm' },
+          } as unknown as Parameters<Docker['modem']['dial']>[0],
+          (error: unknown, data: unknown) => (error ? reject(error) : resolve(data as NodeJS.ReadableStream)),
+        );
+      });
+      const stdout = new TailBuffer(options.limitBytes);
+      const stderr = new TailBuffer(options.limitBytes);
+      await new Promise<void>((resolve, reject) => {
+        let pending: Buffer = Buffer.alloc(0);
+        stream.on('data', (chunk: Buffer) => {
+          pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+          while (pending.length >= 8) {
+            const size = pending.readUInt32BE(4);
+            if (pending.length < 8 + size) break;
+            (pending[0] === 1 ? stdout : stderr).append(pending.subarray(8, 8 + size));
+            pending = pending.subarray(8 + size);
+          }
+        });
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      return { stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
+    } catch (error) {
+      if (abort.signal.aborted)
+        throw new DtoolError('TIMEOUT', `logs of task ${taskId.slice(0, 12)}: no answer within ${options.timeoutMs ?? 30_000} ms`);
+      throw mapSwarmError(error, `logs of task ${taskId.slice(0, 12)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async createSecret(options: { name: string; data: string; labels: Readonly<Record<string, string>> }): Promise<string> {
+    try {
+      const secret = (await this.#docker.createSecret({
+        Name: options.name,
+        Labels: { ...options.labels },
+        Data: Buffer.from(options.data, 'utf8').toString('base64'),
+      })) as { id?: string; ID?: string };
+      return secret.id ?? secret.ID ?? '';
+    } catch (error) {
+      throw mapSwarmError(error, `create secret ${options.name}`);
+    }
+  }
+
+  async listSecrets(filter: { labels?: readonly string[] }): Promise<SecretSummary[]> {
+    try {
+      const secrets = (await this.#docker.listSecrets({ filters: JSON.stringify({ label: filter.labels ?? [] }) })) as EngineSecret[];
+      return secrets.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
+    } catch (error) {
+      throw mapSwarmError(error, 'list secrets');
+    }
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    try {
+      await this.#docker.getSecret(id).remove();
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw mapSwarmError(error, `remove secret ${id.slice(0, 12)}`);
+    }
+  }
+}
+
+interface EngineNode {
+  readonly ID: string;
+  readonly Description?: { readonly Hostname?: string; readonly Platform?: { readonly OS?: string; readonly Architecture?: string } };
+  readonly Spec?: { readonly Role?: string; readonly Availability?: string; readonly Labels?: Record<string, string> };
+  readonly Status?: { readonly State?: string; readonly Addr?: string };
+}
+
+interface EngineService {
+  readonly ID: string;
+  readonly Spec?: { readonly Name?: string; readonly Labels?: Record<string, string> };
+}
+
+interface EngineSecret {
+  readonly ID: string;
+  readonly Spec?: { readonly Name?: string; readonly Labels?: Record<string, string> };
+}
+
+interface EngineTask {
+  readonly ID: string;
+  readonly NodeID?: string;
+  readonly DesiredState?: string;
+  readonly UpdatedAt?: string;
+  readonly Status?: {
+    readonly State?: string;
+    readonly Message?: string;
+    readonly Err?: string;
+    readonly Timestamp?: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };
+  };
+}
+
+/**
+ * Swarm calls on an engine that is no manager answer 503 ("This node is not a swarm
+ * manager", or "… is not part of a swarm"): a usage error, with the way out as its hint.
+ */
+function mapSwarmError(error: unknown, what: string): DtoolError {
+  const engineError = error as EngineError;
+  if (engineError.statusCode === 503 && /not a swarm manager|not part of a swarm/i.test(engineMessage(engineError))) {
+    const inSwarm = /not a swarm manager/i.test(engineMessage(engineError));
+    return new NotSwarmManagerError(
+      inSwarm ? `${what}: this Docker engine is a swarm worker, not a manager` : `${what}: this Docker engine is not part of a swarm`,
+      { cause: error },
+    );
+  }
+  return mapError(error, what);
 }
 
 const EXEC_OUTPUT_LIMIT = 64 * 1024;

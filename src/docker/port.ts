@@ -76,6 +76,106 @@ export interface EngineInfo {
   readonly storageDriver: string;
   readonly cgroupVersion: string;
   readonly securityOptions: readonly string[];
+  /** This engine's place in a swarm (absent from fakes that do not script one). */
+  readonly swarm?: SwarmState;
+}
+
+/** `docker info`'s Swarm part. */
+export interface SwarmState {
+  /** Empty when the engine is in no swarm. */
+  readonly nodeId: string;
+  /** inactive, pending, active, error or locked. */
+  readonly localState: string;
+  /** Only a manager can create services and list nodes. */
+  readonly isManager: boolean;
+}
+
+/** A swarm node, as `docker node ls` / `docker node inspect` show it. */
+export interface SwarmNode {
+  readonly id: string;
+  readonly hostname: string;
+  readonly role: 'manager' | 'worker';
+  /** active, pause or drain: only an active node is given new tasks. */
+  readonly availability: string;
+  /** ready, down, unknown or disconnected. */
+  readonly state: string;
+  /** The node's Spec labels (`docker node update --label-add`). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly address: string;
+  readonly os: string;
+  readonly arch: string;
+}
+
+/** A mount of a service's containers (the same shape as a container's). */
+export type ServiceMount = MountSpec;
+
+/** The subset of the Engine API's ServiceSpec dtool writes (API 1.41). */
+export interface ServiceCreateOptions {
+  readonly Name: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly TaskTemplate: {
+    readonly ContainerSpec: {
+      readonly Image: string;
+      /** Replaces the image's entrypoint. */
+      readonly Command?: readonly string[];
+      readonly Args?: readonly string[];
+      readonly User?: string;
+      readonly Env?: readonly string[];
+      readonly Labels: Readonly<Record<string, string>>;
+      readonly Mounts?: readonly ServiceMount[];
+      readonly ReadOnly?: boolean;
+      readonly CapabilityAdd?: readonly string[];
+      readonly CapabilityDrop?: readonly string[];
+      readonly Init?: boolean;
+      readonly Secrets?: readonly {
+        readonly SecretID: string;
+        readonly SecretName: string;
+        readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number };
+      }[];
+    };
+    readonly RestartPolicy: { readonly Condition: 'none' | 'on-failure' | 'any'; readonly MaxAttempts?: number };
+    readonly Placement?: { readonly Constraints?: readonly string[] };
+    readonly Networks?: readonly { readonly Target: string }[];
+  };
+  readonly Mode:
+    | { readonly GlobalJob: Record<string, never> }
+    | { readonly ReplicatedJob: { readonly MaxConcurrent: number; readonly TotalCompletions: number } };
+}
+
+export interface ServiceSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** One task of a service: on a swarm job, one run on one node. */
+export interface SwarmTask {
+  readonly id: string;
+  /** Empty until the task is assigned to a node. */
+  readonly nodeId: string;
+  readonly desiredState: string;
+  /** new, pending, assigned, …, running, complete, failed, rejected, shutdown, orphaned, remove. */
+  readonly state: string;
+  readonly message: string;
+  /** Why the task failed or was rejected, in the engine's words. */
+  readonly error: string;
+  readonly exitCode: number | undefined;
+  readonly containerId: string;
+  /** ISO time of the task's last state change. */
+  readonly updatedAt: string;
+}
+
+/** A task's output, demultiplexed, each stream capped. */
+export interface TaskLogs {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+}
+
+export interface SecretSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ImageDetails {
@@ -267,4 +367,22 @@ export interface DockerPort {
 
   listVolumes(filter: { readonly labels: readonly string[] }): Promise<VolumeSummary[]>;
   removeVolume(name: string): Promise<void>;
+
+  // Swarm (src/swarm/): a non-manager answers these with NotSwarmManagerError.
+  /** Pushes a tagged image to its registry; rejects when the stream held an errorDetail. */
+  pushImage(reference: string): Promise<void>;
+  listNodes(): Promise<SwarmNode[]>;
+  /** Resolves with the new service's ID. */
+  createService(options: ServiceCreateOptions): Promise<string>;
+  listServices(filter: { readonly labels?: readonly string[] }): Promise<ServiceSummary[]>;
+  /** A service already gone is not an error. */
+  removeService(id: string): Promise<void>;
+  listTasks(filter: { readonly serviceId: string }): Promise<SwarmTask[]>;
+  /** The task's output so far, each stream capped at `limitBytes`. */
+  taskLogs(taskId: string, options: { readonly limitBytes: number; readonly timeoutMs?: number }): Promise<TaskLogs>;
+  /** Resolves with the new secret's ID. */
+  createSecret(options: { readonly name: string; readonly data: string; readonly labels: Readonly<Record<string, string>> }): Promise<string>;
+  listSecrets(filter: { readonly labels?: readonly string[] }): Promise<SecretSummary[]>;
+  /** A secret already gone is not an error. */
+  removeSecret(id: string): Promise<void>;
 }

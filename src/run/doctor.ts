@@ -1,9 +1,11 @@
 /**
- * `dtool doctor`: what this engine can do for dtool — reachable, versions, storage driver,
+ * `dtool doctor`: which engine dtool talks to and how (address, where that came from, TLS or
+ * ssh), and what this engine can do for dtool — reachable, versions, storage driver,
  * whether privileged containers start (and if not, whether the explicit profile does), and
  * which base and helper images are present.
  */
 import type { Deps } from '../deps.js';
+import type { EngineEndpoint, EngineKind, EngineSource } from '../docker/engine-endpoint.js';
 import { toDtoolError } from '../errors.js';
 import type { PrivilegedMode } from '../core/helper-spec.js';
 import { runHelper } from './run-helper.js';
@@ -13,8 +15,31 @@ export type ProbeResult =
   | { readonly works: false; readonly reason: string }
   | { readonly works: 'unknown'; readonly reason: string };
 
+/** The engine dtool talks to, and how: no certificate paths, only what was decided. */
+export interface EndpointReport {
+  readonly address: string;
+  readonly kind: EngineKind;
+  /** `DOCKER_HOST`, `context NAME` or `default`. */
+  readonly via: EngineSource;
+  /** tcp only: whether it is encrypted and the engine's certificate checked. */
+  readonly tls: { readonly enabled: boolean; readonly verify: boolean } | null;
+  readonly ssh: boolean;
+}
+
+export function endpointReport(endpoint: EngineEndpoint): EndpointReport {
+  return {
+    address: endpoint.address,
+    kind: endpoint.kind,
+    via: endpoint.source,
+    tls: endpoint.kind === 'tcp' ? { enabled: endpoint.tls !== undefined, verify: endpoint.tls?.verify ?? false } : null,
+    ssh: endpoint.kind === 'ssh',
+  };
+}
+
 export interface DoctorReport {
   readonly ok: boolean;
+  /** Absent only when the library was handed a DockerPort without its endpoint. */
+  readonly endpoint?: EndpointReport;
   readonly engine:
     | {
         readonly reachable: true;
@@ -25,7 +50,7 @@ export interface DoctorReport {
         readonly storageDriver: string;
         readonly cgroupVersion: string;
       }
-    | { readonly reachable: false; readonly error: string };
+    | { readonly reachable: false; readonly error: string; readonly hint?: string };
   readonly privileged?: { readonly flag: ProbeResult; readonly capabilities: ProbeResult; readonly configuredMode: PrivilegedMode };
   /** Whether a helper with only /proc/sys writable (and no capability) can write the host's sysctls. */
   readonly hostSysctl?: ProbeResult;
@@ -77,12 +102,14 @@ async function probeHostSysctl(deps: Deps): Promise<ProbeResult> {
 }
 
 export async function doctor(deps: Deps): Promise<DoctorReport> {
+  const endpoint = deps.endpoint ? { endpoint: endpointReport(deps.endpoint) } : {};
   let engine: DoctorReport['engine'];
   try {
     const [version, info] = await Promise.all([deps.docker.version(), deps.docker.info()]);
     engine = { reachable: true, ...version, storageDriver: info.storageDriver, cgroupVersion: info.cgroupVersion };
   } catch (error) {
-    return { ok: false, engine: { reachable: false, error: toDtoolError(error).message } };
+    const failure = toDtoolError(error);
+    return { ok: false, ...endpoint, engine: { reachable: false, error: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } };
   }
 
   const base = await deps.docker.inspectImage(deps.config.baseImage);
@@ -100,5 +127,5 @@ export async function doctor(deps: Deps): Promise<DoctorReport> {
     const reference = deps.images.reference(name, await deps.images.contentHash(name));
     helperImages.push({ name, reference, present: (await deps.docker.inspectImage(reference)) !== undefined });
   }
-  return { ok: baseImage.present, engine, privileged, hostSysctl, baseImage, helperImages };
+  return { ok: baseImage.present, ...endpoint, engine, privileged, hostSysctl, baseImage, helperImages };
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Deps } from '../deps.js';
 import { LABEL_OWNER_PID, ownerFromLabels } from '../docker/labels.js';
 import { ownerState } from '../host/owner.js';
+import { LABEL_SWARM_JOB } from '../swarm/service-spec.js';
 import { SECRET_DIR_PREFIX, secretDirOwner } from '../host/secret-files.js';
 
 export interface SweepReport {
@@ -27,6 +28,8 @@ export async function sweepOrphans(
 ): Promise<SweepReport> {
   const containers: string[] = [];
   for (const container of await deps.docker.listContainers({ labels: [LABEL_OWNER_PID], all: true })) {
+    // A swarm job's task containers are Swarm's: removing the service removes them (swarm/sweep.ts).
+    if (container.labels[LABEL_SWARM_JOB] !== undefined) continue;
     const owner = ownerFromLabels(container.labels);
     if (!owner || ownerState(owner, deps.owner, deps.processes) !== 'gone') continue;
     try {

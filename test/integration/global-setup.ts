@@ -8,6 +8,7 @@ import { createDefaultDeps } from '../../src/deps.js';
 import { sweepOrphans } from '../../src/run/orphans.js';
 import { prune } from '../../src/run/prune.js';
 import { TEST_LABEL } from './support.js';
+import { swarmDown, swarmTeardownWanted } from './swarm/swarm-fixture.js';
 
 export default async function setup(): Promise<() => Promise<void>> {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
@@ -25,6 +26,9 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.stdout.write(`image ${built.reference} ${built.cached ? 'up to date' : 'built'}\n`);
   }
   return async () => {
+    // The local swarm (test/integration/swarm): removed at the end of a CI run, kept otherwise
+    // so the next run starts in seconds; DTOOL_SWARM_TEARDOWN=1|0 overrides.
+    if (swarmTeardownWanted()) await swarmDown();
     // Several checkouts (or people) testing on one engine at once: sweep only what dead runs
     // left, never the live helpers and servers of the others.
     if (process.env.DTOOL_TEST_SHARED_ENGINE === '1') {

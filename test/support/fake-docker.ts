@@ -3,11 +3,26 @@
  * Helper runs are scripted per created container (output frames, exit code, failures);
  * a container scripted to `hang` only stops when killed, like a real one that ignores time.
  */
-import { existsSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { extract } from 'tar-stream';
 import { DEFAULT_CONFIG, type DtoolConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
-import type { Attachment, ContainerCreateOptions, ContainerDetails, DockerPort, WaitCondition } from '../../src/docker/port.js';
+import type {
+  Attachment,
+  ContainerCreateOptions,
+  ContainerDetails,
+  DockerPort,
+  ExecSession,
+  ImageDetails,
+  SecretSummary,
+  ServiceCreateOptions,
+  ServiceSummary,
+  SwarmNode,
+  SwarmState,
+  SwarmTask,
+  TaskLogs,
+  WaitCondition,
+} from '../../src/docker/port.js';
 import type { OwnerIdentity, ProcessTable } from '../../src/host/owner.js';
 import type { Reporter, RunEvent } from '../../src/events.js';
 import type { ImageCatalog } from '../../src/run/build-image.js';
@@ -31,9 +46,52 @@ export interface ScriptedRun {
   readonly failStart?: Error;
   /**
    * What the helper does to its mounts before it prints and exits, e.g. write a dump into a
-   * bind-mounted folder. Runs during startContainer, while the secret files still exist.
+   * bind-mounted folder. Runs once the container started and, if it has any, got its secrets
+   * (handed in as `secrets`, by name), as dtool-guard makes the real command wait for them.
    */
-  readonly onStart?: (options: ContainerCreateOptions) => void | Promise<void>;
+  readonly onStart?: (options: ContainerCreateOptions, secrets: Readonly<Record<string, string>>) => void | Promise<void>;
+}
+
+/** What an exec answers: its stdout, stderr and exit code. */
+export interface ExecReply {
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly exitCode?: number;
+}
+
+/** Answers an exec other than the secrets' delivery; `stdin` is what the caller pipes in, if anything. */
+export type ExecHandler = (
+  id: string,
+  command: readonly string[],
+  stdin: Readable | undefined,
+  options: ContainerCreateOptions,
+) => ExecReply | Promise<ExecReply>;
+
+export async function readAll(stream: Readable | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+async function untar(tar: Buffer): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const extraction = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extraction.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        files[header.name] = Buffer.concat(chunks).toString('utf8');
+        next();
+      });
+    });
+    extraction.on('finish', resolve);
+    extraction.on('error', reject);
+  });
+  extraction.end(tar);
+  await done;
+  return files;
 }
 
 export interface RecordedCall {
@@ -44,17 +102,51 @@ export interface RecordedCall {
 export class FakeDocker implements DockerPort {
   readonly calls: RecordedCall[] = [];
   readonly created: ContainerCreateOptions[] = [];
-  /** For each created container: did each secret's host file exist when it was created? */
-  readonly secretFilesAtCreate: Record<string, boolean>[] = [];
+  /** Secrets handed to containers through exec (dtool-guard --receive-secrets), in order. */
+  readonly delivered: { readonly id: string; readonly secrets: Record<string, string> }[] = [];
+  /** Answers every other exec; unset, an exec fails. */
+  onExec: ExecHandler | undefined;
   readonly removed: string[] = [];
   /** Attach connections closed by the caller, by container id. */
   readonly detached: string[] = [];
   readonly containers = new Map<string, ContainerDetails>();
   labelled: { name: string; labels: Record<string, string> }[] = [];
+  /** Images this engine has, by reference (inspectImage, saveImage). */
+  readonly images = new Map<string, ImageDetails>();
+  /** What a loadImage call adds to `images`; or the error it fails with. */
+  loads: Map<string, ImageDetails> | undefined;
+  loadFailure: Error | undefined;
+
+  // Swarm: this engine's place in it, its nodes, and the tasks each created service shows.
+  swarm: SwarmState | undefined;
+  nodes: SwarmNode[] = [];
+  readonly services = new Map<string, ServiceCreateOptions>();
+  readonly removedServices: string[] = [];
+  readonly secrets = new Map<string, { name: string; data: string; labels: Readonly<Record<string, string>> }>();
+  readonly removedSecrets: string[] = [];
+  readonly pushed: string[] = [];
+  /** Services and secrets there before the test (e.g. left by a dead run), by ID. */
+  readonly existingServices: ServiceSummary[] = [];
+  readonly existingSecrets: SecretSummary[] = [];
+  /** The tasks listTasks shows for a service, asked anew on each poll (counted from 1). */
+  tasksFor: (service: ServiceCreateOptions, poll: number) => SwarmTask[] = () => [];
+  /** Called on each listNodes: lets a test take a node down mid-run. */
+  onListNodes: ((nodes: SwarmNode[]) => SwarmNode[]) | undefined;
+  /** Task output, by task ID. */
+  readonly taskOutput = new Map<string, TaskLogs>();
+  #polls = new Map<string, number>();
   #runs: ScriptedRun[] = [];
   #live = new Map<
     string,
-    { run: ScriptedRun; options: ContainerCreateOptions; stream: PassThrough; exit: (code: number) => void; exited: Promise<number> }
+    {
+      run: ScriptedRun;
+      options: ContainerCreateOptions;
+      stream: PassThrough;
+      exit: (code: number) => void;
+      exited: Promise<number>;
+      secrets: Promise<Record<string, string>>;
+      receive: (secrets: Record<string, string>) => void;
+    }
   >();
   #next = 0;
 
@@ -79,13 +171,14 @@ export class FakeDocker implements DockerPort {
     this.#record('version');
     throw new Error('FakeDocker.version is not scripted');
   }
-  async info(): Promise<never> {
+  async info() {
     this.#record('info');
-    throw new Error('FakeDocker.info is not scripted');
+    if (!this.swarm) throw new Error('FakeDocker.info is not scripted');
+    return { storageDriver: 'overlay2', cgroupVersion: '2', securityOptions: [], swarm: this.swarm };
   }
-  async inspectImage(reference: string): Promise<undefined> {
+  async inspectImage(reference: string): Promise<ImageDetails | undefined> {
     this.#record('inspectImage', reference);
-    return undefined;
+    return this.images.get(reference);
   }
   async tagImage(...args: unknown[]): Promise<void> {
     this.#record('tagImage', ...args);
@@ -101,11 +194,19 @@ export class FakeDocker implements DockerPort {
   async removeImage(): Promise<never> {
     return this.#unscripted('removeImage');
   }
-  async saveImage(): Promise<never> {
-    return this.#unscripted('saveImage');
+  async saveImage(reference: string): Promise<PassThrough> {
+    if (!this.images.has(reference)) return this.#unscripted('saveImage');
+    this.#record('saveImage', reference);
+    const tar = new PassThrough();
+    tar.end(`tar of ${reference}`);
+    return tar;
   }
-  async loadImage(): Promise<never> {
-    return this.#unscripted('loadImage');
+  async loadImage(): Promise<string[]> {
+    if (!this.loads && !this.loadFailure) return this.#unscripted('loadImage');
+    this.#record('loadImage');
+    if (this.loadFailure) throw this.loadFailure;
+    for (const [reference, image] of this.loads!) this.images.set(reference, image);
+    return [...this.loads!.keys()];
   }
   async commitContainer(): Promise<never> {
     return this.#unscripted('commitContainer');
@@ -131,8 +232,26 @@ export class FakeDocker implements DockerPort {
   async getArchive(): Promise<never> {
     return this.#unscripted('getArchive');
   }
-  async execStream(): Promise<never> {
-    return this.#unscripted('execStream');
+  async execStream(id: string, command: readonly string[], options: { readonly stdin?: Readable } = {}): Promise<ExecSession> {
+    this.#record('execStream', id, command);
+    const live = this.#live.get(id);
+    if (!live) throw new Error(`no such container ${id}`);
+    let reply: ExecReply;
+    if (command.join(' ') === 'dtool-guard --receive-secrets') {
+      const secrets = await untar(await readAll(options.stdin));
+      this.delivered.push({ id, secrets });
+      live.receive(secrets);
+      reply = {};
+    } else if (this.onExec) {
+      reply = await this.onExec(id, command, options.stdin, live.options);
+    } else {
+      throw new Error(`FakeDocker.execStream is not scripted: ${command.join(' ')}`);
+    }
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.end(reply.stdout ?? '');
+    stderr.end(reply.stderr ?? '');
+    return { stdout, stderr, exitCode: Promise.resolve(reply.exitCode ?? 0) };
   }
   async execInContainer(): Promise<never> {
     return this.#unscripted('execInContainer');
@@ -143,6 +262,9 @@ export class FakeDocker implements DockerPort {
   }
   async inspectContainer(nameOrId: string): Promise<ContainerDetails | undefined> {
     this.#record('inspectContainer', nameOrId);
+    const live = this.#live.get(nameOrId);
+    // A helper this fake runs: running, on no network of its own.
+    if (!this.containers.has(nameOrId) && live) return runningContainer(nameOrId, { id: nameOrId, image: live.options.Image, networks: [] });
     return this.containers.get(nameOrId);
   }
   async listContainers(filter: { readonly labels?: readonly string[]; readonly all?: boolean }) {
@@ -160,16 +282,15 @@ export class FakeDocker implements DockerPort {
   async createContainer(options: ContainerCreateOptions): Promise<string> {
     this.#record('createContainer', options);
     this.created.push(options);
-    const atCreate: Record<string, boolean> = {};
-    for (const m of options.HostConfig.Mounts ?? []) {
-      if (m.Target.startsWith('/run/secrets/') && m.Source) atCreate[m.Source] = existsSync(m.Source);
-    }
-    this.secretFilesAtCreate.push(atCreate);
     const id = `container-${++this.#next}`;
     const run = this.#runs.shift() ?? {};
     let exit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (exit = resolve));
-    this.#live.set(id, { run, options, stream: new PassThrough(), exit, exited });
+    let receive!: (secrets: Record<string, string>) => void;
+    const secrets = new Promise<Record<string, string>>((resolve) => (receive = resolve));
+    // Without secrets to wait for, the command starts at once (as dtool-guard does).
+    if (!(options.Env ?? []).some((e) => e.startsWith('DTOOL_SECRETS='))) receive({});
+    this.#live.set(id, { run, options, stream: new PassThrough(), exit, exited, secrets, receive });
     return id;
   }
 
@@ -184,13 +305,18 @@ export class FakeDocker implements DockerPort {
     this.#record('startContainer', id);
     const live = this.#live.get(id)!;
     if (live.run.failStart) throw live.run.failStart;
-    await live.run.onStart?.(live.options);
-    if (live.run.hang) return;
-    setImmediate(() => {
-      if (live.run.stdout) live.stream.write(frame('stdout', live.run.stdout));
-      if (live.run.stderr) live.stream.write(frame('stderr', live.run.stderr));
-      live.stream.end();
-      live.exit(live.run.exitCode ?? 0);
+    // The command runs once its secrets are in (dtool-guard waits for them), after start returned.
+    void live.secrets.then(async (secrets) => {
+      await live.run.onStart?.(live.options, secrets);
+      if (!this.#live.has(id)) return;
+      setImmediate(() => {
+        if (live.run.stdout) live.stream.write(frame('stdout', live.run.stdout));
+        if (live.run.stderr) live.stream.write(frame('stderr', live.run.stderr));
+        // A hanging helper (a service) prints, then runs on until killed or removed.
+        if (live.run.hang) return;
+        live.stream.end();
+        live.exit(live.run.exitCode ?? 0);
+      });
     });
   }
 
@@ -210,6 +336,9 @@ export class FakeDocker implements DockerPort {
   async removeContainer(id: string): Promise<void> {
     this.#record('removeContainer', id);
     this.removed.push(id);
+    const live = this.#live.get(id);
+    if (live && !live.stream.writableEnded) live.stream.end();
+    live?.exit(137);
     this.#live.delete(id);
   }
 
@@ -222,9 +351,100 @@ export class FakeDocker implements DockerPort {
     this.#record('listVolumes');
     return [];
   }
+
+  async pushImage(reference: string): Promise<void> {
+    this.#record('pushImage', reference);
+    this.pushed.push(reference);
+  }
+  async listNodes(): Promise<SwarmNode[]> {
+    this.#record('listNodes');
+    if (this.onListNodes) this.nodes = this.onListNodes(this.nodes);
+    return this.nodes;
+  }
+  async createService(options: ServiceCreateOptions): Promise<string> {
+    this.#record('createService', options);
+    const id = `service-${++this.#next}`;
+    this.services.set(id, options);
+    return id;
+  }
+  async listServices(filter: { readonly labels?: readonly string[] }): Promise<ServiceSummary[]> {
+    this.#record('listServices', filter);
+    const live = [...this.services].map(([id, s]) => ({ id, name: s.Name, labels: s.Labels }));
+    return [...this.existingServices, ...live].filter((s) => !this.removedServices.includes(s.id) && hasLabels(s.labels, filter.labels));
+  }
+  async removeService(id: string): Promise<void> {
+    this.#record('removeService', id);
+    this.removedServices.push(id);
+  }
+  async listTasks(filter: { readonly serviceId: string }): Promise<SwarmTask[]> {
+    this.#record('listTasks', filter);
+    const service = this.services.get(filter.serviceId);
+    if (!service) return [];
+    const poll = (this.#polls.get(filter.serviceId) ?? 0) + 1;
+    this.#polls.set(filter.serviceId, poll);
+    return this.tasksFor(service, poll);
+  }
+  async taskLogs(taskId: string): Promise<TaskLogs> {
+    this.#record('taskLogs', taskId);
+    return this.taskOutput.get(taskId) ?? { stdout: '', stderr: '', truncated: false };
+  }
+  async createSecret(options: { readonly name: string; readonly data: string; readonly labels: Readonly<Record<string, string>> }): Promise<string> {
+    this.#record('createSecret', options.name);
+    const id = `secret-${++this.#next}`;
+    this.secrets.set(id, options);
+    return id;
+  }
+  async listSecrets(filter: { readonly labels?: readonly string[] }): Promise<SecretSummary[]> {
+    this.#record('listSecrets', filter);
+    const live = [...this.secrets].map(([id, s]) => ({ id, name: s.name, labels: s.labels }));
+    return [...this.existingSecrets, ...live].filter((s) => !this.removedSecrets.includes(s.id) && hasLabels(s.labels, filter.labels));
+  }
+  async removeSecret(id: string): Promise<void> {
+    this.#record('removeSecret', id);
+    this.removedSecrets.push(id);
+  }
   async removeVolume(...args: unknown[]): Promise<void> {
     this.#record('removeVolume', ...args);
   }
+}
+
+function hasLabels(labels: Readonly<Record<string, string>>, wanted: readonly string[] = []): boolean {
+  return wanted.every((l) => {
+    const [key, value] = l.split('=');
+    return key! in labels && (value === undefined || labels[key!] === value);
+  });
+}
+
+/** A ready, active swarm node; `dtool.engine` names its engine as `unix:///run/<hostname>.sock`. */
+export function swarmNode(hostname: string, overrides: Partial<SwarmNode> = {}): SwarmNode {
+  return {
+    id: `id-${hostname}`,
+    hostname,
+    role: 'worker',
+    availability: 'active',
+    state: 'ready',
+    labels: { 'dtool.engine': `unix:///run/${hostname}.sock` },
+    address: '10.0.0.1',
+    os: 'linux',
+    arch: 'x86_64',
+    ...overrides,
+  };
+}
+
+/** A swarm task on a node, complete with exit code 0 unless told otherwise. */
+export function swarmTask(nodeId: string, overrides: Partial<SwarmTask> = {}): SwarmTask {
+  return {
+    id: `task-${nodeId}`,
+    nodeId,
+    desiredState: 'complete',
+    state: 'complete',
+    message: 'finished',
+    error: '',
+    exitCode: 0,
+    containerId: `container-on-${nodeId}`,
+    updatedAt: '2026-11-22T15:30:01Z',
+    ...overrides,
+  };
 }
 
 /** A running container's details, on the default bridge unless told otherwise. */

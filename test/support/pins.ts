@@ -32,6 +32,15 @@ export const GUARDED_ATTACH = {
   Env: ['DTOOL_GUARD=stdin'],
 } as const;
 
-export function pinContext(secretFiles: Readonly<Record<string, string>> = {}, grants: CreateContext['grants'] = new Set()): CreateContext {
-  return { runId: PIN_RUN_ID, version: PIN_VERSION, grants, privilegedMode: 'flag', secretFiles, owner: TEST_OWNER };
+export function pinContext(grants: CreateContext['grants'] = new Set()): CreateContext {
+  return { runId: PIN_RUN_ID, version: PIN_VERSION, grants, privilegedMode: 'flag', owner: TEST_OWNER };
+}
+
+/** A helper's secrets: names in the env for dtool-guard, an empty private tmpfs to receive them (1 MiB for small ones). */
+export function secretsEnv(...names: string[]): string {
+  return `DTOOL_SECRETS=${names.join(',')}`;
+}
+export function secretsTmpfs(user?: string): string {
+  const [uid, gid] = user?.split(':') ?? [];
+  return `rw,noexec,nosuid,nodev,size=1048576,mode=0700${uid !== undefined ? `,uid=${uid}` : ''}${gid !== undefined ? `,gid=${gid}` : ''}`;
 }

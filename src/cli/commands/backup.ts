@@ -9,7 +9,7 @@ export function registerBackup(program: Command, context: CommandContext): void 
     .description('dump MariaDB/MySQL containers into DIR/<target>/, verified and atomic')
     .option('--link <container[:alias]>', 'a target container (repeatable)', collect)
     .option('--label <key=value>', 'select running containers by label (repeatable)', collect)
-    .option('--out <dir>', 'where backups go (one folder per target)')
+    .option('--out <dir>', "where backups go, on the Docker engine's host (one folder per target)")
     .option('--credentials <file>', 'my.cnf ([client] user/password) or dbcreds.yml (USER:/PASS:)')
     .option('--databases <a,b>', 'only these databases (default: all)')
     .option('--engine <engine>', 'mariadb-dump or mydumper', 'mariadb-dump')
@@ -21,6 +21,7 @@ export function registerBackup(program: Command, context: CommandContext): void 
     .option('--verify', 'restore each new backup into a throwaway server and compare checksums')
     .option('--timeout <seconds>', "a target's time limit")
     .option('--lock-wait <seconds>', 'wait this long for a target another dtool run is backing up (default: fail at once)')
+    .option('--fetch <dir>', 'also copy each new backup and its manifest here, on this machine (checked by sha256)')
     .option('--json', 'print the report as JSON')
     .action(async (options: RawBackupOptions & { json?: boolean }, command: Command) => {
       // Loaded only when the command runs: `dtool --help` pays for none of it.

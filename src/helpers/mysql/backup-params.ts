@@ -22,6 +22,8 @@ export interface BackupParams {
   readonly timeoutMs?: number;
   /** How long to wait for a target another run is backing up; 0 fails at once. */
   readonly lockWaitMs: number;
+  /** --fetch: also copy each finished artifact and its manifest here, on this machine. */
+  readonly fetchDir?: string;
 }
 
 /** What the CLI (or a library user) hands in, unvalidated. */
@@ -40,6 +42,7 @@ export interface RawBackupOptions {
   readonly verify?: boolean;
   readonly timeout?: string | number;
   readonly lockWait?: string | number;
+  readonly fetch?: string;
 }
 
 const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
@@ -70,6 +73,11 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value}"`);
+}
+
+function fetchDir(value: string, cwd: string): string {
+  if (value.trim() === '') throw new UsageError('--fetch expects a folder on this machine');
+  return resolve(cwd, value);
 }
 
 export function parseBackupParams(raw: RawBackupOptions, cwd: string): BackupParams {
@@ -104,5 +112,6 @@ export function parseBackupParams(raw: RawBackupOptions, cwd: string): BackupPar
     verify: raw.verify ?? false,
     ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
     lockWaitMs: lockWaitSeconds * 1000,
+    ...(raw.fetch !== undefined ? { fetchDir: fetchDir(raw.fetch, cwd) } : {}),
   };
 }

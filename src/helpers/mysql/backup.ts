@@ -1,13 +1,19 @@
 /**
  * `dtool backup`: consistent dumps of MariaDB/MySQL containers, written by the helper into
- * the mounted output folder, verified, then committed atomically with a manifest.
+ * the output folder, verified, then committed atomically with a manifest.
+ *
+ * `--out` is a folder on the engine's host (as with `docker run -v`), so every step that
+ * touches it (lock, leftovers, naming, commit, manifest, retention) runs in the outdir
+ * session helper (outdir.ts), never in this process: the same code serves a local engine,
+ * a remote one and a swarm node. `--fetch DIR` then copies each artifact back here.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { extract } from 'tar-stream';
 import type { Deps } from '../../deps.js';
 import { AbortedError, DtoolError, NotFoundError, PartialFailureError, VerifyFailedError, toDtoolError } from '../../errors.js';
-import { commitRename, writeFileAtomic } from '../../host/atomic-file.js';
-import { acquireLock, type HeldLock } from '../../host/lock.js';
+import { commitRename, tempPathFor, writeStreamAtomic } from '../../host/atomic-file.js';
 import { ensureWritableDir } from '../../host/writable-dir.js';
 import { mapConcurrent } from '../../run/concurrency.js';
 import { runHelper } from '../../run/run-helper.js';
@@ -19,6 +25,7 @@ import { MYSQL_TOOLS_IMAGE, asHostUser, clientCnfFor, readCredentialsFile } from
 import type { Credentials } from './credentials.js';
 import { lastJsonLine, mysqlHelperError } from './helper-errors.js';
 import { MANIFEST_SUFFIX, artifactName, isLeftoverOf, parseArtifactName, tempNameFor } from './naming.js';
+import { openOutDir, type OutDirSession, type TargetFolder } from './outdir.js';
 import { chooseToPrune, type KnownArtifact, type RetentionPolicy } from './retention.js';
 import { linksByLabel, resolveTarget, type LinkSpec, type ResolvedTarget } from './target.js';
 import type { BackupManifest } from './manifest.js';
@@ -26,10 +33,17 @@ import { verifyBackup, type VerifyReport } from './verify.js';
 
 export { parseBackupParams, type BackupParams, type RawBackupOptions } from './backup-params.js';
 
+export interface FetchedFiles {
+  /** The artifact, on this machine. */
+  readonly file: string;
+  readonly manifest: string;
+}
+
 export interface TargetReport {
   readonly target: string;
   readonly container: string;
   readonly status: 'ok' | 'failed';
+  /** The artifact, on the engine's host. */
   readonly file?: string;
   readonly bytes?: number;
   readonly sha256?: string;
@@ -38,6 +52,8 @@ export interface TargetReport {
   readonly pruned?: readonly string[];
   /** Temp files and scratch folders of earlier runs that died, removed once this run held the lock. */
   readonly removedLeftovers?: readonly string[];
+  /** With --fetch: the copies on this machine, checked against the manifest's sha256. */
+  readonly fetched?: FetchedFiles;
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string; readonly details: readonly string[] };
 }
 
@@ -48,33 +64,29 @@ export interface BackupReport {
   readonly targets: readonly TargetReport[];
 }
 
-async function nextFreeName(dir: string, make: (sequence: number) => string): Promise<string> {
+/** The first name `make(0)`, `make(1)`, … that is not among `taken`. Pure. */
+export function nextFreeName(taken: ReadonlySet<string>, make: (sequence: number) => string): string {
   for (let sequence = 0; ; sequence++) {
     const name = make(sequence);
-    const exists = await stat(join(dir, name)).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) return name;
+    if (!taken.has(name)) return name;
   }
 }
 
-async function listArtifacts(dir: string, target: string): Promise<KnownArtifact[]> {
-  const files = new Set(await readdir(dir));
+/** This target's artifacts among a folder's names, each knowing whether its manifest is there. Pure. */
+export function knownArtifacts(files: readonly string[], target: string): KnownArtifact[] {
+  const names = new Set(files);
   const artifacts: KnownArtifact[] = [];
   for (const file of files) {
     const parsed = parseArtifactName(target, file);
-    if (parsed) artifacts.push({ ...parsed, hasManifest: files.has(`${file}${MANIFEST_SUFFIX}`) });
+    if (parsed) artifacts.push({ ...parsed, hasManifest: names.has(`${file}${MANIFEST_SUFFIX}`) });
   }
   return artifacts;
 }
 
-async function applyRetention(deps: Deps, dir: string, target: string, policy: RetentionPolicy): Promise<string[]> {
-  const doomed = chooseToPrune(await listArtifacts(dir, target), policy, deps.clock.now());
-  for (const artifact of doomed) {
-    await rm(join(dir, artifact.file), { force: true });
-    await rm(join(dir, `${artifact.file}${MANIFEST_SUFFIX}`), { force: true });
-  }
+async function applyRetention(deps: Deps, folder: TargetFolder, target: string, policy: RetentionPolicy): Promise<string[]> {
+  if (policy.kind === 'none') return [];
+  const doomed = chooseToPrune(knownArtifacts(await folder.list(), target), policy, deps.clock.now());
+  await folder.remove(doomed.flatMap((a) => [a.file, `${a.file}${MANIFEST_SUFFIX}`]));
   return doomed.map((a) => a.file);
 }
 
@@ -86,10 +98,10 @@ interface DumpResult {
 /** A target resolved, locked and named, ready to be dumped. */
 interface PreparedTarget {
   readonly target: ResolvedTarget;
-  readonly targetDir: string;
+  /** Its folder, locked until this run is done with it. */
+  readonly folder: TargetFolder;
   readonly file: string;
   readonly tempName: string;
-  readonly lock: HeldLock;
   readonly startedAt: Date;
   readonly removedLeftovers: readonly string[];
 }
@@ -112,9 +124,9 @@ function failedReport(deps: Deps, name: string, container: string, startedAt: Da
  * Holding the target's lock proves that no other run is writing there, so any temp file or
  * scratch folder of this target is a dead run's: removed, and named in the report.
  */
-async function removeLeftovers(deps: Deps, targetDir: string, target: string): Promise<string[]> {
-  const leftovers = (await readdir(targetDir)).filter((name) => isLeftoverOf(target, name));
-  for (const name of leftovers) await rm(join(targetDir, name), { recursive: true, force: true });
+async function removeLeftovers(deps: Deps, folder: TargetFolder, files: readonly string[], target: string): Promise<string[]> {
+  const leftovers = files.filter((name) => isLeftoverOf(target, name));
+  await folder.remove(leftovers);
   if (leftovers.length > 0) {
     deps.reporter({
       type: 'warning',
@@ -124,28 +136,46 @@ async function removeLeftovers(deps: Deps, targetDir: string, target: string): P
   return leftovers;
 }
 
-async function prepareTarget(deps: Deps, params: BackupParams, link: LinkSpec): Promise<PreparedTarget | TargetReport> {
+interface ResolvedLink {
+  readonly target: ResolvedTarget;
+  readonly startedAt: Date;
+}
+
+async function resolveLink(deps: Deps, link: LinkSpec): Promise<ResolvedLink | TargetReport> {
   const startedAt = deps.clock.now();
   deps.reporter({ type: 'target.start', target: link.alias ?? link.container, action: 'backup' });
   try {
     if (deps.signal?.aborted) throw new AbortedError();
-    const target = await resolveTarget(deps.docker, link);
-    const targetDir = join(params.outDir, target.name);
-    await mkdir(targetDir, { recursive: true });
-    const lock = await acquireLock(join(targetDir, '.dtool.lock'), `backups of ${target.name} in ${targetDir}`, {
+    return { target: await resolveTarget(deps.docker, link), startedAt };
+  } catch (caught) {
+    return failedReport(deps, link.alias ?? link.container, link.container, startedAt, caught);
+  }
+}
+
+async function prepareTarget(
+  deps: Deps,
+  params: BackupParams,
+  outDir: OutDirSession,
+  resolved: ResolvedLink,
+): Promise<PreparedTarget | TargetReport> {
+  const { target, startedAt } = resolved;
+  try {
+    if (deps.signal?.aborted) throw new AbortedError();
+    const folder = await outDir.lockTarget(target.name, {
       waitMs: params.lockWaitMs,
-      ...(deps.signal ? { signal: deps.signal } : {}),
+      what: `backups of ${target.name} in ${posix.join(params.outDir, target.name)}`,
     });
     try {
-      const removedLeftovers = await removeLeftovers(deps, targetDir, target.name);
-      const file = await nextFreeName(targetDir, (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
-      return { target, targetDir, file, tempName: tempNameFor(file), lock, startedAt, removedLeftovers };
+      const files = await folder.list();
+      const removedLeftovers = await removeLeftovers(deps, folder, files, target.name);
+      const file = nextFreeName(new Set(files), (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
+      return { target, folder, file, tempName: tempNameFor(file), startedAt, removedLeftovers };
     } catch (error) {
-      await lock[Symbol.asyncDispose]();
+      await folder[Symbol.asyncDispose]();
       throw error;
     }
   } catch (caught) {
-    return failedReport(deps, link.alias ?? link.container, link.container, startedAt, caught);
+    return failedReport(deps, target.name, target.container.name, startedAt, caught);
   }
 }
 
@@ -164,7 +194,7 @@ async function dumpGroup(
   const spec = backupBatchSpec(
     group.map((p) => ({
       name: p.target.name,
-      targetDir: p.targetDir,
+      targetDir: p.folder.path,
       tempName: p.tempName,
       clientCnf: clientCnfFor(credentials, p.target.host),
     })),
@@ -211,7 +241,66 @@ async function dumpGroup(
   return outcomes;
 }
 
-/** After the dump: check it, commit it atomically, verify it, write its manifest, prune. */
+/** The one file a (single-file) archive-API tar holds, as a stream. */
+function fileOfArchive(tar: Readable): Promise<Readable> {
+  const extraction = extract();
+  return new Promise<Readable>((resolve, reject) => {
+    let found = false;
+    extraction.on('entry', (header, stream, next) => {
+      stream.on('end', next);
+      if (!found && header.type === 'file') {
+        found = true;
+        resolve(stream as unknown as Readable);
+      } else {
+        stream.resume();
+      }
+    });
+    extraction.on('finish', () => {
+      if (!found) reject(new DtoolError('INTERNAL', 'the archive held no file'));
+    });
+    extraction.on('error', reject);
+    tar.on('error', (error) => extraction.destroy(error));
+    tar.pipe(extraction as unknown as Writable);
+  });
+}
+
+/**
+ * --fetch: the artifact and its manifest, copied from the engine's host through the API
+ * into DIR/<target>/ here, each written atomically; the artifact counts only once its
+ * sha256 and size match the manifest's, else nothing of it stays in DIR.
+ */
+async function fetchArtifact(
+  deps: Deps,
+  folder: TargetFolder,
+  fetchDir: string,
+  target: string,
+  file: string,
+  expected: DumpResult,
+): Promise<FetchedFiles> {
+  const dir = join(fetchDir, target);
+  await mkdir(dir, { recursive: true });
+  const finalPath = join(dir, file);
+  const manifestPath = `${finalPath}${MANIFEST_SUFFIX}`;
+  // Under a temp name until checked: a file under the final name is always a good one.
+  const checking = tempPathFor(finalPath, 'fetch');
+  const signal = deps.signal ? { signal: deps.signal } : {};
+  try {
+    const copied = await writeStreamAtomic(checking, await fileOfArchive(await folder.archive(file)), signal);
+    if (copied.sha256 !== expected.sha256 || copied.bytes !== expected.bytes) {
+      throw new VerifyFailedError(
+        `the fetched copy of ${file} does not match its manifest (${copied.bytes} bytes, sha256 ${copied.sha256.slice(0, 12)}…)`,
+      );
+    }
+    await commitRename(checking, finalPath);
+    await writeStreamAtomic(manifestPath, await fileOfArchive(await folder.archive(`${file}${MANIFEST_SUFFIX}`)), signal);
+    return { file: finalPath, manifest: manifestPath };
+  } catch (error) {
+    for (const path of [checking, finalPath, manifestPath]) await rm(path, { force: true });
+    throw error;
+  }
+}
+
+/** After the dump: check it, commit it atomically, verify it, write its manifest, prune, fetch. */
 async function finishTarget(
   deps: Deps,
   params: BackupParams,
@@ -219,18 +308,13 @@ async function finishTarget(
   prepared: PreparedTarget,
   outcome: DumpResult | Error,
 ): Promise<TargetReport> {
-  const { target, targetDir, file, tempName, startedAt } = prepared;
-  const finalPath = join(targetDir, file);
-  const tempPath = join(targetDir, tempName);
+  const { target, folder, file, tempName, startedAt } = prepared;
+  const finalPath = posix.join(folder.path, file);
   try {
     if (outcome instanceof Error) throw outcome;
     const dump = outcome;
-    const written = await stat(tempPath);
-    if (written.size !== dump.bytes || dump.bytes === 0) {
-      throw new VerifyFailedError(`dump of ${target.name} is ${written.size} bytes on disk, the helper wrote ${dump.bytes}`);
-    }
-    // The helper fsynced the file; the rename and the directory entry are made durable here.
-    await commitRename(tempPath, finalPath);
+    // The helper fsynced the file; the size check, the rename and the folder's fsync happen beside it.
+    await folder.commit(tempName, file, dump.bytes);
 
     const verify = params.verify
       ? await verifyBackup(deps, {
@@ -259,8 +343,9 @@ async function finishTarget(
       dtoolVersion: DTOOL_VERSION,
     };
     // The manifest is what makes the artifact count: written last, atomically.
-    await writeFileAtomic(`${finalPath}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
-    const pruned = await applyRetention(deps, targetDir, target.name, params.retention);
+    await folder.writeAtomic(`${file}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
+    const pruned = await applyRetention(deps, folder, target.name, params.retention);
+    const fetched = params.fetchDir ? await fetchArtifact(deps, folder, params.fetchDir, target.name, file, dump) : undefined;
     deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
     return {
       target: target.name,
@@ -273,13 +358,16 @@ async function finishTarget(
       ...(verify ? { verify } : {}),
       pruned,
       ...(prepared.removedLeftovers.length ? { removedLeftovers: prepared.removedLeftovers } : {}),
+      ...(fetched ? { fetched } : {}),
     };
   } catch (caught) {
     const report = failedReport(deps, target.name, target.container.name, startedAt, caught);
     return prepared.removedLeftovers.length ? { ...report, removedLeftovers: prepared.removedLeftovers } : report;
   } finally {
-    await rm(tempPath, { force: true });
-    await rm(`${tempPath}.d`, { recursive: true, force: true });
+    // Gone already after a commit, or removed by the dump helper itself; a killed helper's stays.
+    await folder.remove([tempName, `${tempName}.d`]).catch((error: unknown) => {
+      deps.reporter({ type: 'warning', message: `${target.name}: could not remove ${tempName}: ${(error as Error).message}` });
+    });
   }
 }
 
@@ -294,7 +382,8 @@ function groupByNetwork(targets: readonly PreparedTarget[]): PreparedTarget[][] 
 
 export async function backup(deps: Deps, params: BackupParams): Promise<BackupReport> {
   const startedAt = deps.clock.now();
-  await ensureWritableDir(params.outDir, '--out');
+  // --fetch is a folder here, on the caller's machine; --out is checked on the engine's host.
+  if (params.fetchDir) await ensureWritableDir(params.fetchDir, '--fetch');
   const credentials = await readCredentialsFile(params.credentialsFile);
   const links = [...params.links];
   if (params.labels.length > 0) {
@@ -304,10 +393,18 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
     }
     for (const link of selected) if (!links.some((l) => l.container === link.container)) links.push(link);
   }
-  const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
+  const resolved = await mapConcurrent(links, 8, (link) => resolveLink(deps, link));
+  const reachable = resolved.filter((r): r is ResolvedLink => !('status' in r));
+  if (reachable.length === 0) return report(deps, startedAt, resolved as TargetReport[]);
 
-  const prepared = await mapConcurrent(links, 8, (link) => prepareTarget(deps, params, link));
-  const ready = prepared.filter((p): p is PreparedTarget => 'lock' in p);
+  const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
+  await using outDir = await openOutDir(deps, image, params.outDir);
+  const prepared = await mapConcurrent(
+    resolved,
+    8,
+    async (r): Promise<PreparedTarget | TargetReport> => ('status' in r ? r : prepareTarget(deps, params, outDir, r)),
+  );
+  const ready = prepared.filter((p): p is PreparedTarget => 'folder' in p);
   const finished = new Map<PreparedTarget, TargetReport>();
   try {
     for (const group of groupByNetwork(ready)) {
@@ -317,10 +414,17 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
       );
     }
   } finally {
-    for (const p of ready) await p.lock[Symbol.asyncDispose]();
+    for (const p of ready) await p.folder[Symbol.asyncDispose]();
   }
   // In the order of the links: a target that failed before its dump already is its report.
-  const targets = prepared.map((p) => ('lock' in p ? finished.get(p)! : p));
+  return report(
+    deps,
+    startedAt,
+    prepared.map((p) => ('folder' in p ? finished.get(p)! : p)),
+  );
+}
+
+function report(deps: Deps, startedAt: Date, targets: readonly TargetReport[]): BackupReport {
   return {
     ok: targets.every((t) => t.status === 'ok'),
     startedAt: startedAt.toISOString(),

@@ -13,6 +13,8 @@ export const TOOL_EXIT = {
   commandFailed: 12,
   verificationFailed: 13,
   noSpace: 14,
+  /** dtool-outdir hold: the folder is locked by another run. */
+  locked: 15,
 } as const;
 
 export function mysqlHelperError(result: HelperResult, target: string): DtoolError {

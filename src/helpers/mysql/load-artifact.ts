@@ -1,7 +1,5 @@
 /** Loading an artifact into a server through the restore helper: shared by restore and --verify. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Deps } from '../../deps.js';
 import type { HelperMount, HelperNetwork, HelperRunSpec } from '../../core/helper-spec.js';
 import { MYSQL_TOOLS_IMAGE, asHostUser, runMysqlTool } from './common.js';
@@ -15,12 +13,16 @@ export function restoreHelperSpec(options: {
   readonly artifactPath: string;
   readonly clientCnf: string;
   readonly network: HelperNetwork;
-  readonly scratchDir?: string;
+  /** A mydumper tarball is unpacked before myloader reads it: on scratch space on the engine's disk. */
+  readonly scratch?: boolean;
 }): HelperRunSpec {
   const mounts: HelperMount[] = [
     { type: 'bind', source: options.artifactPath, target: `${RESTORE_MOUNT}/${basename(options.artifactPath)}`, readOnly: true },
   ];
-  if (options.scratchDir) mounts.push({ type: 'bind', source: options.scratchDir, target: SCRATCH_MOUNT, readOnly: false });
+  // An anonymous volume (removed with the helper), not the helper's small tmpfs nor a folder
+  // of the caller's (the engine may be remote). The image's /scratch is 1777, and a new
+  // volume takes that mode, so the helper's non-root user can write there.
+  if (options.scratch) mounts.push({ type: 'volume', target: SCRATCH_MOUNT, readOnly: false });
   return {
     helper: 'mysql-restore',
     image: options.image,
@@ -28,7 +30,7 @@ export function restoreHelperSpec(options: {
       'dtool-restore',
       '--from',
       `${RESTORE_MOUNT}/${basename(options.artifactPath)}`,
-      ...(options.scratchDir ? ['--scratch', SCRATCH_MOUNT] : []),
+      ...(options.scratch ? ['--scratch', SCRATCH_MOUNT] : []),
     ],
     ...asHostUser(),
     mounts,
@@ -43,13 +45,7 @@ export async function loadArtifact(
   options: { readonly artifactPath: string; readonly clientCnf: string; readonly network: HelperNetwork; readonly targetName: string },
 ): Promise<void> {
   const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
-  // A mydumper tarball is unpacked before myloader reads it; give it host disk, not the helper's small tmpfs.
-  const isTarball = /\.tar(\.zst|\.gz)?$/.test(options.artifactPath);
-  const scratchDir = isTarball ? await mkdtemp(join(tmpdir(), 'dtool-restore-')) : undefined;
-  try {
-    const result = await runMysqlTool(deps, restoreHelperSpec({ image, ...options, ...(scratchDir ? { scratchDir } : {}) }), options.targetName);
-    lastJsonLine<{ restored: boolean }>(result.stdout, result.helper);
-  } finally {
-    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
-  }
+  const scratch = /\.tar(\.zst|\.gz)?$/.test(options.artifactPath);
+  const result = await runMysqlTool(deps, restoreHelperSpec({ image, ...options, scratch }), options.targetName);
+  lastJsonLine<{ restored: boolean }>(result.stdout, result.helper);
 }

@@ -1,13 +1,14 @@
 /**
  * `dtool restore`: load a dtool backup (plain, gzip or zstd SQL, or a mydumper tarball)
- * into a running server. The manifest's sha256 is checked first when the manifest is there.
+ * into a running server. The manifest's sha256 is checked first when the manifest is there,
+ * by a helper on the engine's host, where the file is.
  */
 import { basename, resolve } from 'node:path';
 import type { Deps } from '../../deps.js';
 import { UsageError, VerifyFailedError } from '../../errors.js';
 import { clientCnfFor, readCredentialsFile } from './common.js';
 import { loadArtifact } from './load-artifact.js';
-import { checkAgainstManifest } from './manifest.js';
+import { checkAgainstManifestOnEngine } from './manifest.js';
 import { parseLink, resolveTarget, type LinkSpec } from './target.js';
 
 export interface RestoreParams {
@@ -47,14 +48,15 @@ export interface RestoreReport {
 
 export async function restore(deps: Deps, params: RestoreParams): Promise<RestoreReport> {
   const started = deps.clock.now().getTime();
-  const manifest = await checkAgainstManifest(params.from);
+  // The cheap checks first; then --from, a file on the engine's host (like --out), is checked there.
+  const target = await resolveTarget(deps.docker, params.link);
+  const credentials = await readCredentialsFile(params.credentialsFile);
+  const manifest = await checkAgainstManifestOnEngine(deps, params.from);
   if (!manifest && !params.allowUnverified) {
     throw new VerifyFailedError(`${basename(params.from)} has no manifest, so its integrity cannot be checked`, {
       hint: 'restore it anyway with --force',
     });
   }
-  const credentials = await readCredentialsFile(params.credentialsFile);
-  const target = await resolveTarget(deps.docker, params.link);
   await loadArtifact(deps, {
     artifactPath: params.from,
     clientCnf: clientCnfFor(credentials, target.host),

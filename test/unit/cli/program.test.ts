@@ -111,7 +111,7 @@ describe('runCli', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(NotFoundError);
-    expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'backup file /nonexistent/db.sql does not exist' });
+    expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'link target db: no such container' });
     expect(exitCodeFor(error)).toBe(4);
   });
 });

@@ -10,13 +10,12 @@ const LABELS = { 'dtool.managed': '9.9.9', 'dtool.helper': 'probe', 'dtool.run-i
 const GUARDED = GUARDED_ATTACH;
 const TMPFS = 'rw,nosuid,nodev,size=256m';
 
-function context(options: { grants?: Privilege[]; mode?: PrivilegedMode; secretFiles?: Record<string, string> } = {}): CreateContext {
+function context(options: { grants?: Privilege[]; mode?: PrivilegedMode } = {}): CreateContext {
   return {
     runId: 'run-1',
     version: '9.9.9',
     grants: new Set(options.grants ?? []),
     privilegedMode: options.mode ?? 'flag',
-    secretFiles: options.secretFiles ?? {},
     owner: OWNER,
   };
 }
@@ -127,22 +126,54 @@ describe('toCreateOptions: secrets', () => {
   const secretValue = 'pa$$w0rd-"quoted"-\\-#';
   const spec: HelperRunSpec = { ...probe, secrets: [{ name: 'client.cnf', content: `[client]\npassword="${secretValue}"\n` }] };
 
-  it('mounts each secret read-only at /run/secrets/<name> from its host file', () => {
-    const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/dtool-secrets-x/client.cnf' } }));
-    expect(options.HostConfig.Mounts).toEqual([
-      { Type: 'bind', Source: '/tmp/dtool-secrets-x/client.cnf', Target: '/run/secrets/client.cnf', ReadOnly: true },
-    ]);
+  it('gives them an empty private tmpfs at /run/secrets, owned by the helper user, and binds no file', () => {
+    const options = toCreateOptions({ ...spec, user: '1000:1001' }, context());
+    expect(options.HostConfig.Mounts).toBeUndefined();
+    expect(options.HostConfig.Tmpfs).toEqual({
+      '/tmp': TMPFS,
+      '/run/secrets': 'rw,noexec,nosuid,nodev,size=1048576,mode=0700,uid=1000,gid=1001',
+    });
+    expect(toCreateOptions(spec, context()).HostConfig.Tmpfs!['/run/secrets']).toBe('rw,noexec,nosuid,nodev,size=1048576,mode=0700');
   });
 
-  it('never puts the secret content into the options', () => {
-    const options = toCreateOptions(spec, context({ secretFiles: { 'client.cnf': '/tmp/s/client.cnf' } }));
+  it('has the tmpfs on a writable root too (it is not scratch space)', () => {
+    const options = toCreateOptions({ ...spec, writableRoot: true }, context());
+    expect(options.HostConfig.Tmpfs).toEqual({ '/run/secrets': 'rw,noexec,nosuid,nodev,size=1048576,mode=0700' });
+  });
+
+  it('sizes the tmpfs for large secrets', () => {
+    const big = { ...probe, secrets: [{ name: 'seeds.sql', content: 'x'.repeat(3 * 1024 * 1024) }] };
+    expect(toCreateOptions(big, context()).HostConfig.Tmpfs!['/run/secrets']).toContain(',size=4194304,');
+  });
+
+  it('never puts the secret content into the options: dtool-guard only learns their names', () => {
+    const options = toCreateOptions(spec, context());
     expect(JSON.stringify(options)).not.toContain(secretValue);
     expect(JSON.stringify(options)).not.toContain('pa$$w0rd');
-    expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
+    expect(options.Env).toEqual(['DTOOL_GUARD=stdin', 'DTOOL_SECRETS=client.cnf']);
   });
 
-  it('refuses a secret that was not written to a file', () => {
-    expect(() => toCreateOptions(spec, context())).toThrow(/secret client.cnf was not materialised/);
+  it('adds nothing for a helper without secrets', () => {
+    const options = toCreateOptions(probe, context());
+    expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
+    expect(options.HostConfig.Tmpfs).toEqual({ '/tmp': TMPFS });
+  });
+
+  it.each(['../escape', '.hidden', 'a/b', ''])('refuses the secret name %j', (name) => {
+    expect(() => toCreateOptions({ ...probe, secrets: [{ name, content: 'x' }] }, context())).toThrow(`invalid secret name: ${name}`);
+  });
+
+  it('refuses two secrets with one name, a foreign image, and a user named otherwise than by uid', () => {
+    const twice = {
+      ...probe,
+      secrets: [
+        { name: 's', content: 'a' },
+        { name: 's', content: 'b' },
+      ],
+    };
+    expect(() => toCreateOptions(twice, context())).toThrow('two secrets named s');
+    expect(() => toCreateOptions({ ...spec, guarded: false }, context())).toThrow(/secrets need a dtool image/);
+    expect(() => toCreateOptions({ ...spec, user: 'mysql' }, context())).toThrow(/names its user as uid\[:gid\], not "mysql"/);
   });
 });
 

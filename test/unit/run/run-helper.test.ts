@@ -1,4 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, HelperFailedError, PrivilegeNotGrantedError, TimeoutError } from '../../../src/errors.js';
 import type { HelperRunSpec } from '../../../src/core/helper-spec.js';
@@ -12,19 +14,9 @@ const spec: HelperRunSpec = {
   secrets: [{ name: 'client.cnf', content: '[client]\npassword="top-secret"\n' }],
 };
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
 function setup(run: ScriptedRun, options: Parameters<typeof fakeDeps>[0] = {}) {
   const docker = new FakeDocker().script(run);
   return { docker, deps: fakeDeps({ ...options, docker }) };
-}
-
-function secretPathOf(docker: FakeDocker): string {
-  return docker.created[0]!.HostConfig.Mounts!.find((m) => m.Target === '/run/secrets/client.cnf')!.Source!;
 }
 
 describe('runHelper: lifecycle', () => {
@@ -44,7 +36,7 @@ describe('runHelper: lifecycle', () => {
   it('creates, registers the wait and attaches before starting, then removes the container', async () => {
     const { docker, deps } = setup({ stdout: 'x\n' });
     await runHelper(deps, spec);
-    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'startContainer', 'removeContainer']);
+    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'startContainer', 'execStream', 'removeContainer']);
     expect(docker.removed).toEqual(['container-1']);
   });
 
@@ -187,21 +179,43 @@ describe('runHelper: stopping', () => {
 });
 
 describe('runHelper: secrets', () => {
-  it('has the secret file in place at create time and deletes it after a successful run', async () => {
-    const { docker, deps } = setup({});
+  it('creates the helper with an empty private tmpfs for them and only their names, then hands them over by exec after start', async () => {
+    const { docker, deps } = setup({ stdout: 'ok\n' });
     await runHelper(deps, spec);
-    const path = secretPathOf(docker);
-    expect(docker.secretFilesAtCreate[0]).toEqual({ [path]: true });
-    expect(await exists(path)).toBe(false);
+    expect(docker.methods()).toEqual(['createContainer', 'waitContainer', 'attachContainer', 'startContainer', 'execStream', 'removeContainer']);
+    expect(docker.calls.find((c) => c.method === 'execStream')!.args).toEqual(['container-1', ['dtool-guard', '--receive-secrets']]);
+    expect(docker.delivered).toEqual([{ id: 'container-1', secrets: { 'client.cnf': '[client]\npassword="top-secret"\n' } }]);
+    const options = docker.created[0]!;
+    expect(options.HostConfig.Tmpfs).toMatchObject({ '/run/secrets': 'rw,noexec,nosuid,nodev,size=1048576,mode=0700' });
+    expect(options.HostConfig.Mounts).toBeUndefined();
+    expect(options.Env).toEqual(['DTOOL_GUARD=stdin', 'DTOOL_SECRETS=client.cnf']);
   });
 
-  it('deletes the secret file after a failed run too', async () => {
-    const { docker, deps } = setup({ failStart: new Error('no') });
-    await expect(runHelper(deps, spec)).rejects.toThrow('no');
-    expect(await exists(secretPathOf(docker))).toBe(false);
+  it('writes nothing to the local disk for them', async () => {
+    const { deps } = setup({});
+    const before = await readdir(tmpdir());
+    await runHelper(deps, spec);
+    expect((await readdir(tmpdir())).filter((name) => !before.includes(name) && name.startsWith('dtool-secrets-'))).toEqual([]);
   });
 
-  it('never passes secret content to the engine', async () => {
+  it('removes the helper and fails when they cannot be handed over', async () => {
+    const docker = new FakeDocker().script({});
+    const deps = fakeDeps({ docker });
+    const execStream = docker.execStream.bind(docker);
+    docker.execStream = async (id, command, options) => {
+      const session = await execStream(id, command, options);
+      const stderr = new PassThrough();
+      stderr.end('dtool-guard: receiving the secrets failed\n');
+      return { ...session, stderr, exitCode: Promise.resolve(1) };
+    };
+    await expect(runHelper(deps, spec)).rejects.toMatchObject({
+      code: 'HELPER_FAILED',
+      message: 'helper probe exited with code 1: dtool-guard: receiving the secrets failed',
+    });
+    expect(docker.removed).toEqual(['container-1']);
+  });
+
+  it('never passes secret content to the engine but through the exec', async () => {
     const { docker, deps } = setup({});
     await runHelper(deps, spec);
     expect(JSON.stringify(docker.calls)).not.toContain('top-secret');

@@ -3,6 +3,7 @@
  * and older backups untouched.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
@@ -58,15 +59,15 @@ afterAll(async () => {
 });
 
 /** Records whether any container was created: some faults must be caught before that. */
-function recordingDocker(): { docker: DockerPort; created: string[] } {
+function recordingDocker(): { docker: DockerPort; created: { image: string; labels: Record<string, string> }[] } {
   const real = new DockerodeAdapter();
-  const created: string[] = [];
+  const created: { image: string; labels: Record<string, string> }[] = [];
   const docker = new Proxy(real, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (property === 'createContainer') {
-        return async (options: { Image: string }) => {
-          created.push(options.Image);
+        return async (options: { Image: string; Labels: Record<string, string> }) => {
+          created.push({ image: options.Image, labels: options.Labels });
           return value.call(target, options);
         };
       }
@@ -84,7 +85,8 @@ describe('backup faults', () => {
     expect(report.ok).toBe(false);
     expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND' });
     expect(report.targets[0]!.error!.message).toContain('no-such-db-container');
-    expect(await listFolder(out)).toEqual([]);
+    // With no target to back up, the output folder is not even opened.
+    expect(existsSync(out)).toBe(false);
     expect(await dtoolContainers(deps.docker)).toEqual([]);
   });
 
@@ -96,7 +98,7 @@ describe('backup faults', () => {
       const report = await backup(deps, parseBackupParams({ link: [`${id}:stopped`], out, credentials }, '/'));
       expect(report.targets[0]!.error).toMatchObject({ code: 'NOT_FOUND' });
       expect(report.targets[0]!.error!.message).toMatch(/not running/);
-      expect(await listFolder(out)).toEqual([]);
+      expect(existsSync(out)).toBe(false);
     } finally {
       sh('docker', 'rm', '-f', id);
     }
@@ -113,7 +115,7 @@ describe('backup faults', () => {
     expect(await dtoolContainers(deps.docker)).toEqual([]);
   });
 
-  it('--out not writable: an error before any container starts', async () => {
+  it("--out not writable: a usage error naming --out, checked on the engine's host before any dump helper starts", async () => {
     const { docker, created } = recordingDocker();
     const deps = await testDeps({ docker });
     const readOnly = join(workDir, 'read-only');
@@ -123,9 +125,11 @@ describe('backup faults', () => {
     try {
       await expect(backup(deps, parseBackupParams({ link: [bigName], out: readOnly, credentials }, '/'))).rejects.toMatchObject({
         code: 'USAGE',
-        message: expect.stringContaining('--out'),
+        message: `--out ${readOnly} is not writable (Read-only file system)`,
       });
-      expect(created).toEqual([]);
+      // Only the outdir session (which checked the folder) ran: no dump helper.
+      expect(created.filter((c) => c.labels['dtool.helper'] !== 'mysql-outdir')).toEqual([]);
+      expect(await dtoolContainers(deps.docker)).toEqual([]);
     } finally {
       sh('umount', readOnly);
     }
@@ -178,7 +182,14 @@ describe('backup faults', () => {
       expect(inspect).not.toContain(fragment);
       expect(processes).not.toContain(fragment);
     }
-    expect(inspect).toContain('/run/secrets/secret.cnf');
+    // The secrets arrived through the API onto a private tmpfs: only their names are visible.
+    const [details] = JSON.parse(inspect) as {
+      HostConfig: { Tmpfs: Record<string, string>; Mounts: { Source: string }[] | null };
+      Config: { Env: string[] };
+    }[];
+    expect(details!.HostConfig.Tmpfs['/run/secrets']).toMatch(/^rw,noexec,nosuid,nodev,size=\d+,mode=0700/);
+    expect(details!.Config.Env).toContain('DTOOL_SECRETS=jobs.tsv,secret.cnf');
+    expect((details!.HostConfig.Mounts ?? []).map((m) => m.Source).filter((source) => source.includes('dtool-secrets'))).toEqual([]);
   });
 
   it('server killed mid-dump: no final file, temp removed, older backups intact, a failed report', async () => {

@@ -15,7 +15,7 @@ const LABELS = pinLabels('logrotate');
 const ATTACH = GUARDED_ATTACH;
 
 function context(grants: CreateContext['grants'] = new Set()): CreateContext {
-  return pinContext({}, grants);
+  return pinContext(grants);
 }
 
 describe('logrotate (logrotateHelperSpec)', () => {

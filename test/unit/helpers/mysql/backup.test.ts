@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { acquireLock } from '../../../../src/host/lock.js';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import type { ContainerCreateOptions } from '../../../../src/docker/port.js';
 import { DtoolError, PartialFailureError, UsageError, exitCodeFor } from '../../../../src/errors.js';
 import { backup, backupReportError, type BackupReport, type TargetReport } from '../../../../src/helpers/mysql/backup.js';
 import { parseBackupParams, parseDatabaseList, parsePositiveInt, type RawBackupOptions } from '../../../../src/helpers/mysql/backup-params.js';
-import { FakeDocker, fakeDeps, runningContainer, type ScriptedRun } from '../../../support/fake-docker.js';
+import { FakeDocker, fakeDeps, readAll, runningContainer, type ScriptedRun } from '../../../support/fake-docker.js';
 
 const CWD = '/home/ops';
 const minimal: RawBackupOptions = { link: ['mariadb-1'], out: '/srv/backups', credentials: '/etc/dtool/my.cnf' };
@@ -85,6 +84,12 @@ describe('parseBackupParams: defaults', () => {
     const params = parseBackupParams({ link: ['db'], out: 'backups', credentials: '../secrets/my.cnf' }, CWD);
     expect(params.outDir).toBe('/home/ops/backups');
     expect(params.credentialsFile).toBe('/home/secrets/my.cnf');
+  });
+
+  it('reads --fetch as a folder on this machine, relative to the working directory', () => {
+    expect(parseBackupParams({ ...minimal, fetch: 'copies' }, CWD).fetchDir).toBe('/home/ops/copies');
+    expect(parseBackupParams(minimal, CWD).fetchDir).toBeUndefined();
+    expect(usageMessage({ ...minimal, fetch: ' ' })).toBe('--fetch expects a folder on this machine');
   });
 
   it('accepts numbers as numbers, as a library caller passes them', () => {
@@ -256,10 +261,13 @@ describe('backup: a failed target', () => {
 describe('backup: one batch helper per network', () => {
   let dir: string;
   let out: string;
+  /** Folders (inside the session, e.g. `/out/db1`) that another run holds locked. */
+  let lockedElsewhere: Set<string>;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dtool-backup-batch-'));
     out = join(dir, 'out');
     await writeFile(join(dir, 'my.cnf'), '[client]\nuser=backup\npassword=pw-9f3\n');
+    lockedElsewhere = new Set();
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -276,11 +284,10 @@ describe('backup: one batch helper per network', () => {
   }
 
   /** The helper's side of a dump: write `bytes[name]` bytes at each job's --out, through its bind mount. */
-  function writeDumps(bytes: Record<string, number>): (options: ContainerCreateOptions) => Promise<void> {
-    return async (options) => {
+  function writeDumps(bytes: Record<string, number>): (options: ContainerCreateOptions, secrets: Readonly<Record<string, string>>) => Promise<void> {
+    return async (options, secrets) => {
       const mounts = options.HostConfig.Mounts ?? [];
-      const jobsFile = mounts.find((m) => m.Target === '/run/secrets/jobs.tsv')!.Source!;
-      for (const line of (await readFile(jobsFile, 'utf8')).split('\n').filter(Boolean)) {
+      for (const line of secrets['jobs.tsv']!.split('\n').filter(Boolean)) {
         const [name, , ...args] = line.split('\t');
         const size = bytes[name!];
         if (size === undefined) continue;
@@ -291,8 +298,58 @@ describe('backup: one batch helper per network', () => {
     };
   }
 
+  /**
+   * dtool-outdir as the outdir session runs it, over the local folder its /out mount names:
+   * the engine host's side of every file step, answered as the script answers.
+   */
+  function emulateOutdir(docker: FakeDocker): void {
+    docker.onExec = async (_id, command, stdin, options) => {
+      const mount = options.HostConfig.Mounts!.find((m) => m.Target === '/out')!;
+      const local = (path: string) => join(mount.Source!, path.slice('/out'.length));
+      const [tool, verb, dir, ...args] = command;
+      expect(tool).toBe('dtool-outdir');
+      const folder = local(dir!);
+      switch (verb) {
+        case 'hold': {
+          if (lockedElsewhere.has(dir!)) {
+            const holder = Buffer.from('{"pid":77,"host":"other-host","since":"2026-11-22T15:00:00Z"}').toString('base64');
+            return { stdout: `{"locked":false,"holder":"${holder}"}\n`, exitCode: 15 };
+          }
+          await mkdir(folder, { recursive: true });
+          await writeFile(join(folder, '.dtool.lock'), args[1]!);
+          stdin?.resume();
+          return { stdout: '{"locked":true}\n' };
+        }
+        case 'list':
+          return { stdout: `${JSON.stringify({ files: (await readdir(folder)).filter((n) => /^[A-Za-z0-9._-]+$/.test(n)) })}\n` };
+        case 'remove':
+          for (const name of args) await rm(join(folder, name), { recursive: true, force: true });
+          return { stdout: `{"removed":${args.length}}\n` };
+        case 'commit': {
+          const [temp, final, bytes] = args;
+          const size = (await stat(join(folder, temp!))).size;
+          if (size !== Number(bytes)) return { stderr: `dtool-outdir: is ${size} bytes on disk, the helper wrote ${bytes}\n`, exitCode: 13 };
+          await rename(join(folder, temp!), join(folder, final!));
+          return { stdout: '{"committed":true}\n' };
+        }
+        case 'manifest':
+          await writeFile(join(folder, args[0]!), await readAll(stdin));
+          return { stdout: '{"written":true}\n' };
+        default:
+          throw new Error(`dtool-outdir ${verb} is not emulated`);
+      }
+    };
+  }
+
+  /** The outdir session: ready, then idle until removed. */
+  const SESSION: ScriptedRun = { stdout: 'dtool-outdir: ready\n', hang: true };
+
+  /** The dump helpers created (the outdir session aside). */
+  const dumpHelpers = (docker: FakeDocker) => docker.created.filter((o) => o.Labels['dtool.helper'] === 'mysql-backup');
+
   async function run(links: string[], containers: ReturnType<typeof runningContainer>[], ...runs: ScriptedRun[]) {
-    const docker = new FakeDocker().script(...runs);
+    const docker = new FakeDocker().script(SESSION, ...runs);
+    emulateOutdir(docker);
     for (const c of containers) docker.containers.set(c.name, c);
     const deps = fakeDeps({ docker });
     const params = parseBackupParams({ link: links, out, credentials: join(dir, 'my.cnf') }, dir);
@@ -304,12 +361,17 @@ describe('backup: one batch helper per network', () => {
       stdout: reportLines('db2', { exit: 0, bytes: 5 }) + reportLines('db1', { exit: 0, bytes: 3 }),
       onStart: writeDumps({ db1: 3, db2: 5 }),
     });
-    expect(docker.created).toHaveLength(1);
-    expect(docker.created[0]).toMatchObject({
+    expect(dumpHelpers(docker)).toHaveLength(1);
+    expect(dumpHelpers(docker)[0]).toMatchObject({
       Cmd: ['dtool-backup-batch', '--parallel', '1', '/run/secrets/jobs.tsv'],
       HostConfig: { NetworkMode: 'bridge', Links: ['db1:db1', 'db2:db2'] },
     });
-    expect(docker.removed).toHaveLength(1);
+    // The outdir session mounted --out, reached no network, and is gone with the dump helper.
+    expect(docker.created[0]).toMatchObject({
+      Cmd: ['dtool-outdir', 'serve', '/out'],
+      HostConfig: { Mounts: [{ Type: 'bind', Source: out, Target: '/out', ReadOnly: false }], NetworkMode: 'none' },
+    });
+    expect(docker.removed).toHaveLength(2);
     expect(report.ok).toBe(true);
     expect(report.targets.map((t) => [t.target, t.status, t.bytes, t.sha256, t.file])).toEqual([
       ['db1', 'ok', 3, SHA, join(out, 'db1', `db1-${STAMP}.sql.zst`)],
@@ -354,10 +416,17 @@ describe('backup: one batch helper per network', () => {
     const target = join(out, 'db1');
     await mkdir(target, { recursive: true });
     await writeFile(join(target, '.db1-20261101T000000Z.sql.zst.tmp'), 'being written');
-    await using _running = await acquireLock(join(target, '.dtool.lock'), 'the other run');
+    lockedElsewhere.add('/out/db1');
     const { report, docker } = await run(['db1'], [runningContainer('db1')]);
-    expect(report.targets[0]).toMatchObject({ status: 'failed', error: { code: 'LOCKED' } });
-    expect(docker.created).toHaveLength(0);
+    expect(report.targets[0]).toMatchObject({
+      status: 'failed',
+      error: {
+        code: 'LOCKED',
+        message: `backups of db1 in ${target} is locked by another dtool run (pid 77 on other-host since 2026-11-22T15:00:00Z)`,
+        hint: 'wait for that run to finish, or give --lock-wait SECONDS',
+      },
+    });
+    expect(dumpHelpers(docker)).toHaveLength(0);
     expect(await readFile(join(target, '.db1-20261101T000000Z.sql.zst.tmp'), 'utf8')).toBe('being written');
   });
 
@@ -370,13 +439,13 @@ describe('backup: one batch helper per network', () => {
       { stdout: reportLines('db1', { exit: 0, bytes: 3 }), onStart: writeDumps({ db1: 3 }) },
       {
         stdout: reportLines('cache', { exit: 0, bytes: 4 }),
-        onStart: async (options) => {
-          cacheCnf = await readFile(options.HostConfig.Mounts!.find((m) => m.Target === '/run/secrets/cache.cnf')!.Source!, 'utf8');
-          await writeDumps({ cache: 4 })(options);
+        onStart: async (options, secrets) => {
+          cacheCnf = secrets['cache.cnf']!;
+          await writeDumps({ cache: 4 })(options, secrets);
         },
       },
     );
-    expect(docker.created.map((o) => [o.HostConfig.NetworkMode, o.HostConfig.Links])).toEqual([
+    expect(dumpHelpers(docker).map((o) => [o.HostConfig.NetworkMode, o.HostConfig.Links])).toEqual([
       ['bridge', ['db1:db1']],
       ['appnet', undefined],
     ]);

@@ -15,30 +15,30 @@ import { toCreateOptions, type CreateContext } from '../../../../src/core/to-cre
 import type { HelperRunSpec } from '../../../../src/core/helper-spec.js';
 import { DTOOL_VERSION } from '../../../../src/version.js';
 import { FakeDocker, fakeDeps, runningContainer } from '../../../support/fake-docker.js';
-import { GUARDED_ATTACH, pinContext, pinLabels } from '../../../support/pins.js';
+import { GUARDED_ATTACH, pinContext, pinLabels, secretsEnv, secretsTmpfs } from '../../../support/pins.js';
 
 const HOST_USER = `${process.getuid!()}:${process.getgid!()}`;
 const TMPFS = 'rw,nosuid,nodev,size=256m';
-const SECRET_DIR = '/tmp/dtool-secrets-test';
 const PASSWORD = 's3cr3t-"pass"\\word#1';
 const CLIENT_CNF = `[client]\nhost=db\nport=3306\nuser="backup"\npassword="${PASSWORD}"\n`;
 
-/** The context a spec is pinned in: its secrets as files in a fixed folder. */
-function specContext(spec: HelperRunSpec): CreateContext {
-  return pinContext(Object.fromEntries((spec.secrets ?? []).map((s) => [s.name, `${SECRET_DIR}/${s.name}`])));
+/** The context a spec is pinned in. */
+function specContext(_spec: HelperRunSpec): CreateContext {
+  return pinContext();
 }
 
 const labels = pinLabels;
 const ATTACH = GUARDED_ATTACH;
 const LOCKED_DOWN = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], ReadonlyRootfs: true, AutoRemove: true, Init: true } as const;
 
-/** What holds for every helper, whatever its options: secrets never in the options nor in env. */
+/** What holds for every helper, whatever its options: secrets never in the options, only their names in env, no bind of a secret file. */
 function expectNoSecretLeak(spec: HelperRunSpec, options: ContainerCreateOptions, ...secretValues: string[]): void {
   const json = JSON.stringify(options);
   for (const value of secretValues) expect(json).not.toContain(value);
   for (const secret of spec.secrets ?? []) expect(json).not.toContain(secret.content);
   expect(spec.env).toBeUndefined();
-  expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
+  expect(options.Env).toEqual(['DTOOL_GUARD=stdin', secretsEnv(...(spec.secrets ?? []).map((s) => s.name))]);
+  expect((options.HostConfig.Mounts ?? []).filter((m) => m.Target.startsWith('/run/secrets'))).toEqual([]);
 }
 
 /** A helper that declares no privilege gets the same options whatever the user grants. */
@@ -69,13 +69,10 @@ describe('mysql-backup (backupBatchSpec)', () => {
       User: HOST_USER,
       Labels: labels('mysql-backup'),
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('jobs.tsv', 'db.cnf')],
       HostConfig: {
-        Mounts: [
-          { Type: 'bind', Source: '/srv/backups/db', Target: '/backups/db', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/jobs.tsv`, Target: '/run/secrets/jobs.tsv', ReadOnly: true },
-          { Type: 'bind', Source: `${SECRET_DIR}/db.cnf`, Target: '/run/secrets/db.cnf', ReadOnly: true },
-        ],
-        Tmpfs: { '/tmp': TMPFS },
+        Mounts: [{ Type: 'bind', Source: '/srv/backups/db', Target: '/backups/db', ReadOnly: false }],
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
         ...LOCKED_DOWN,
@@ -127,15 +124,13 @@ describe('mysql-backup (backupBatchSpec)', () => {
       User: HOST_USER,
       Labels: labels('mysql-backup'),
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('jobs.tsv', 'shop-db.cnf', 'crm-db.cnf')],
       HostConfig: {
         Mounts: [
           { Type: 'bind', Source: '/srv/backups/shop-db', Target: '/backups/shop-db', ReadOnly: false },
           { Type: 'bind', Source: '/srv/backups/crm-db', Target: '/backups/crm-db', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/jobs.tsv`, Target: '/run/secrets/jobs.tsv', ReadOnly: true },
-          { Type: 'bind', Source: `${SECRET_DIR}/shop-db.cnf`, Target: '/run/secrets/shop-db.cnf', ReadOnly: true },
-          { Type: 'bind', Source: `${SECRET_DIR}/crm-db.cnf`, Target: '/run/secrets/crm-db.cnf', ReadOnly: true },
         ],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'appnet',
         ...LOCKED_DOWN,
       },
@@ -188,12 +183,12 @@ describe('mysql-restore (restoreHelperSpec)', () => {
       User: HOST_USER,
       Labels: labels('mysql-restore'),
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('client.cnf')],
       HostConfig: {
         Mounts: [
           { Type: 'bind', Source: '/srv/backups/db/db-20261122T153000Z.sql.zst', Target: '/restore/db-20261122T153000Z.sql.zst', ReadOnly: true },
-          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
         ],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'host',
         ...LOCKED_DOWN,
       },
@@ -206,7 +201,7 @@ describe('mysql-restore (restoreHelperSpec)', () => {
       artifactPath: '/srv/backups/db/db-20261122T153000Z.tar.zst',
       clientCnf: CLIENT_CNF,
       network: { mode: 'network', name: 'bridge', links: ['mariadb-1:db'] },
-      scratchDir: '/tmp/dtool-restore-abc',
+      scratch: true,
     });
     expect(toCreateOptions(tarball, specContext(tarball))).toEqual({
       Image: 'dtool/mysql-tools:abc',
@@ -214,13 +209,14 @@ describe('mysql-restore (restoreHelperSpec)', () => {
       User: HOST_USER,
       Labels: labels('mysql-restore'),
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('client.cnf')],
       HostConfig: {
         Mounts: [
           { Type: 'bind', Source: '/srv/backups/db/db-20261122T153000Z.tar.zst', Target: '/restore/db-20261122T153000Z.tar.zst', ReadOnly: true },
-          { Type: 'bind', Source: '/tmp/dtool-restore-abc', Target: '/scratch', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/client.cnf`, Target: '/run/secrets/client.cnf', ReadOnly: true },
+          // On the engine's disk, removed with the helper: not the helper's small tmpfs, nor the caller's disk.
+          { Type: 'volume', Target: '/scratch', ReadOnly: false },
         ],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
         ...LOCKED_DOWN,
@@ -244,12 +240,10 @@ describe('mariadb-verify (throwawayServerSpec)', () => {
       Cmd: [],
       Labels: labels('mariadb-verify'),
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('root-password')],
       HostConfig: {
-        Mounts: [
-          { Type: 'volume', Target: '/var/lib/mysql', ReadOnly: false },
-          { Type: 'bind', Source: `${SECRET_DIR}/root-password`, Target: '/run/secrets/root-password', ReadOnly: true },
-        ],
-        Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
+        Mounts: [{ Type: 'volume', Target: '/var/lib/mysql', ReadOnly: false }],
+        Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS, '/run/secrets': secretsTmpfs() },
         CapDrop: ['ALL'],
         CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'],
         SecurityOpt: ['no-new-privileges'],
@@ -284,11 +278,9 @@ describe('mysql-checksum (built inside checksumTables)', () => {
       User: HOST_USER,
       Labels: { ...labels('mysql-checksum'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
       ...ATTACH,
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('client.cnf')],
       HostConfig: {
-        Mounts: [
-          { Type: 'bind', Source: expect.stringMatching(/dtool-secrets-[^/]+\/client\.cnf$/), Target: '/run/secrets/client.cnf', ReadOnly: true },
-        ],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
         ...LOCKED_DOWN,
@@ -317,13 +309,6 @@ describe('db-init helpers (built inside dbInit)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const secretMount = (name: string) => ({
-    Type: 'bind',
-    Source: expect.stringMatching(new RegExp(`dtool-secrets-[^/]+/${name.replace('.', '\\.')}$`)),
-    Target: `/run/secrets/${name}`,
-    ReadOnly: true,
-  });
-
   it('mysql-db-init (--link): pins the ensure run and the seed run', async () => {
     const docker = new FakeDocker().script({ stdout: '' }, { stdout: '' });
     docker.containers.set('mariadb-1', runningContainer('mariadb-1'));
@@ -346,9 +331,9 @@ describe('db-init helpers (built inside dbInit)', () => {
     expect(docker.created[0]).toEqual({
       ...common,
       Cmd: ['dtool-sql', '/run/secrets/ensure.sql'],
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('client.cnf', 'ensure.sql')],
       HostConfig: {
-        Mounts: [secretMount('client.cnf'), secretMount('ensure.sql')],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
         ...LOCKED_DOWN,
@@ -357,10 +342,10 @@ describe('db-init helpers (built inside dbInit)', () => {
     expect(docker.created[1]).toEqual({
       ...common,
       Cmd: ['dtool-sql', '/run/secrets/apply-seeds.sql'],
+      // Seeds travel inside apply-seeds.sql: no separate seed secrets.
+      Env: ['DTOOL_GUARD=stdin', secretsEnv('client.cnf', 'apply-seeds.sql')],
       HostConfig: {
-        // Seeds travel inside apply-seeds.sql: no separate seed mounts.
-        Mounts: [secretMount('client.cnf'), secretMount('apply-seeds.sql')],
-        Tmpfs: { '/tmp': TMPFS },
+        Tmpfs: { '/tmp': TMPFS, '/run/secrets': secretsTmpfs(HOST_USER) },
         NetworkMode: 'bridge',
         Links: ['mariadb-1:db'],
         ...LOCKED_DOWN,
@@ -370,8 +355,14 @@ describe('db-init helpers (built inside dbInit)', () => {
       const json = JSON.stringify(options);
       expect(json).not.toContain(rootPassword);
       expect(json).not.toContain('app-pw-');
-      expect(options.Env).toEqual(['DTOOL_GUARD=stdin']);
+      expect(options.HostConfig.Mounts).toBeUndefined();
     }
+    // The secrets went in through the API, after start.
+    expect(docker.delivered.map((d) => Object.keys(d.secrets))).toEqual([
+      ['client.cnf', 'ensure.sql'],
+      ['client.cnf', 'apply-seeds.sql'],
+    ]);
+    expect(docker.delivered[0]!.secrets['client.cnf']).toContain(`password="${rootPassword}"`);
   });
 
   it('mariadb-datadir-init (--datadir-volume): pins its create options', async () => {
@@ -391,9 +382,10 @@ describe('db-init helpers (built inside dbInit)', () => {
         Cmd: ['/run/secrets/ensure.sql'],
         Labels: { ...labels('mariadb-datadir-init'), 'dtool.managed': DTOOL_VERSION, 'dtool.run-id': expect.any(String) },
         ...ATTACH,
+        Env: ['DTOOL_GUARD=stdin', secretsEnv('ensure.sql')],
         HostConfig: {
-          Mounts: [{ Type: 'volume', Source: 'shop-data', Target: '/var/lib/mysql', ReadOnly: false }, secretMount('ensure.sql')],
-          Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS },
+          Mounts: [{ Type: 'volume', Source: 'shop-data', Target: '/var/lib/mysql', ReadOnly: false }],
+          Tmpfs: { '/tmp': TMPFS, '/run/mysqld': TMPFS, '/run/secrets': secretsTmpfs() },
           NetworkMode: 'none',
           CapDrop: ['ALL'],
           CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'],

@@ -9,7 +9,7 @@ function result(exitCode: number, stderr = 'connecting\nERROR 1045: Access denie
 
 describe('TOOL_EXIT', () => {
   it('pins the exit codes documented in images/mysql-tools/lib.sh', () => {
-    expect(TOOL_EXIT).toEqual({ usage: 2, unreachable: 10, accessDenied: 11, commandFailed: 12, verificationFailed: 13, noSpace: 14 });
+    expect(TOOL_EXIT).toEqual({ usage: 2, unreachable: 10, accessDenied: 11, commandFailed: 12, verificationFailed: 13, noSpace: 14, locked: 15 });
   });
 });
 

@@ -14,7 +14,7 @@ const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=256m' };
 describe('sysctl helper', () => {
   it('writes with CapDrop ALL, no-new-privileges, a read-only root, no network, and /proc/sys alone writable', () => {
     const spec = sysctlSpec(['set', 'vm.swappiness=10'], ['vm.swappiness'], ['host-sysctl'], 'dtool/host:abc');
-    expect(toCreateOptions(spec, pinContext({}, new Set(['host-sysctl'])))).toEqual({
+    expect(toCreateOptions(spec, pinContext(new Set(['host-sysctl'])))).toEqual({
       Image: 'dtool/host:abc',
       Cmd: ['dtool-sysctl', 'set', 'vm.swappiness=10'],
       Labels: pinLabels('sysctl'),
