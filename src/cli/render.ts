@@ -99,7 +99,7 @@ export function renderBackupReport(report: BackupReport): string {
       t.bytes !== undefined ? formatBytes(t.bytes) : '-',
       t.seconds.toFixed(1),
       t.verify ? (t.verify.ok ? `ok (${t.verify.tables} tables)` : 'MISMATCH') : '-',
-      t.status === 'ok' ? (t.file ?? '') : (t.error?.message ?? ''),
+      t.status === 'ok' ? `${t.node ? `${t.node}:` : ''}${t.file ?? ''}` : (t.error?.message ?? ''),
     ]);
   }
   let text = table(rows);
@@ -117,7 +117,7 @@ export function renderRestoreReport(report: RestoreReport): string {
 }
 
 export function renderDbInitReport(report: DbInitReport): string {
-  let text = `${report.target}: database ${report.database} ensured${report.user ? `, user ${report.user} granted on it` : ''}\n`;
+  let text = `${report.target}${report.node ? ` (on ${report.node})` : ''}: database ${report.database} ensured${report.user ? `, user ${report.user} granted on it` : ''}\n`;
   for (const seed of report.seeds) text += `  seed ${seed.name}: ${seed.status}\n`;
   return text;
 }
@@ -156,7 +156,7 @@ export function renderDoctorReport(report: DoctorReport): string {
   if (!report.engine.reachable) return `engine: unreachable (${report.engine.error})\n`;
   const e = report.engine;
   const lines = [
-    `engine:            Docker ${e.serverVersion} (API ${e.apiVersion}, ${e.os}/${e.arch})`,
+    `engine:            Docker ${e.serverVersion} (API ${e.apiVersion}, ${e.os}/${e.arch})${e.name ? ` on ${e.name}` : ''}`,
     `storage driver:    ${e.storageDriver}; cgroup v${e.cgroupVersion}`,
     `privileged flag:   ${probe(report.privileged?.flag)}`,
     `explicit profile:  ${probe(report.privileged?.capabilities)}`,

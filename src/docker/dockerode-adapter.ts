@@ -191,6 +191,8 @@ export class DockerodeAdapter implements DockerPort {
         storageDriver: String(info.Driver ?? ''),
         cgroupVersion: String(info.CgroupVersion ?? ''),
         securityOptions: (info.SecurityOptions ?? []) as string[],
+        id: String(info.ID ?? ''),
+        name: String(info.Name ?? ''),
         swarm: {
           nodeId: String(info.Swarm?.NodeID ?? ''),
           localState: String(info.Swarm?.LocalNodeState ?? 'inactive'),

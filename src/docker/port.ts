@@ -76,6 +76,9 @@ export interface EngineInfo {
   readonly storageDriver: string;
   readonly cgroupVersion: string;
   readonly securityOptions: readonly string[];
+  /** The engine's ID and its host's name (`docker info`), which tell engines apart. */
+  readonly id?: string;
+  readonly name?: string;
   /** This engine's place in a swarm (absent from fakes that do not script one). */
   readonly swarm?: SwarmState;
 }

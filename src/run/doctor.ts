@@ -43,6 +43,9 @@ export interface DoctorReport {
   readonly engine:
     | {
         readonly reachable: true;
+        /** The engine's ID and its host's name: which engine this is. */
+        readonly id?: string;
+        readonly name?: string;
         readonly serverVersion: string;
         readonly apiVersion: string;
         readonly os: string;
@@ -106,7 +109,14 @@ export async function doctor(deps: Deps): Promise<DoctorReport> {
   let engine: DoctorReport['engine'];
   try {
     const [version, info] = await Promise.all([deps.docker.version(), deps.docker.info()]);
-    engine = { reachable: true, ...version, storageDriver: info.storageDriver, cgroupVersion: info.cgroupVersion };
+    engine = {
+      reachable: true,
+      ...(info.id ? { id: info.id } : {}),
+      ...(info.name ? { name: info.name } : {}),
+      ...version,
+      storageDriver: info.storageDriver,
+      cgroupVersion: info.cgroupVersion,
+    };
   } catch (error) {
     const failure = toDtoolError(error);
     return { ok: false, ...endpoint, engine: { reachable: false, error: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RawBackupOptions } from '../../helpers/mysql/backup.js';
 import { collect, type CommandContext } from '../context.js';
+import { parseSwarmOptions, type RawSwarmOptions } from '../swarm-options.js';
 import { renderBackupReport, renderJson } from '../render.js';
 
 export function registerBackup(program: Command, context: CommandContext): void {
@@ -22,12 +23,16 @@ export function registerBackup(program: Command, context: CommandContext): void 
     .option('--timeout <seconds>', "a target's time limit")
     .option('--lock-wait <seconds>', 'wait this long for a target another dtool run is backing up (default: fail at once)')
     .option('--fetch <dir>', 'also copy each new backup and its manifest here, on this machine (checked by sha256)')
+    .option('--swarm', "--link names a swarm service: back it up on the node that runs it, through that node's engine")
+    .option('--constraint <expr>', 'with --swarm: only a task on a node matching, e.g. node.hostname==db1 (repeatable)', collect)
     .option('--json', 'print the report as JSON')
-    .action(async (options: RawBackupOptions & { json?: boolean }, command: Command) => {
+    .action(async (options: RawBackupOptions & RawSwarmOptions & { json?: boolean }, command: Command) => {
       // Loaded only when the command runs: `dtool --help` pays for none of it.
       const { backup, backupReportError, parseBackupParams } = await import('../../helpers/mysql/backup.js');
       const params = parseBackupParams(options, context.io.cwd);
-      const report = await backup(await context.deps(command), params);
+      const swarm = parseSwarmOptions(options);
+      const deps = await context.deps(command);
+      const report = swarm ? await (await import('../../helpers/mysql/on-swarm.js')).backupOnSwarm(deps, params, swarm) : await backup(deps, params);
       context.io.stdout(options.json ? renderJson(report) : renderBackupReport(report));
       const failure = backupReportError(report);
       if (failure) throw failure;

@@ -54,6 +54,8 @@ export interface TargetReport {
   readonly removedLeftovers?: readonly string[];
   /** With --fetch: the copies on this machine, checked against the manifest's sha256. */
   readonly fetched?: FetchedFiles;
+  /** With --swarm: the node that runs the target, where `file` is. */
+  readonly node?: string;
   readonly error?: { readonly code: string; readonly message: string; readonly hint?: string; readonly details: readonly string[] };
 }
 

@@ -185,6 +185,8 @@ export interface DbInitReport {
   readonly database: string;
   readonly user?: string;
   readonly seeds: readonly { readonly name: string; readonly status: 'applied' | 'unchanged' | 'changed' }[];
+  /** With --swarm: the node that runs the target. */
+  readonly node?: string;
 }
 
 async function readSecretFile(path: string, flag: string): Promise<string> {
