@@ -122,6 +122,7 @@ export interface ServiceCreateOptions {
       /** Replaces the image's entrypoint. */
       readonly Command?: readonly string[];
       readonly Args?: readonly string[];
+      readonly Hostname?: string;
       readonly User?: string;
       readonly Env?: readonly string[];
       readonly Labels: Readonly<Record<string, string>>;

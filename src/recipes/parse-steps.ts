@@ -7,8 +7,9 @@
  * problem is never handed out, so a fallback never reaches the executor.
  */
 import { isAbsolute } from 'node:path';
-import type { Node } from 'yaml';
+import { isScalar, type Node } from 'yaml';
 import { PRIVILEGES, type Privilege } from '../core/helper-spec.js';
+import { parseSwarmSettings, type SwarmSettings } from '../swarm/options.js';
 import { Fields, type RecipeReader, resolveLiteralPath, type Scope } from './parse-fields.js';
 import type {
   BuildStep,
@@ -53,6 +54,7 @@ export const STEP_FIELDS: Readonly<Record<StepKind, readonly string[]>> = {
     'replicas',
     'labels',
     'replace',
+    'swarm',
   ],
   validate: ['image', 'command', 'inputs', 'timeout'],
   commit: ['container', 'repository', 'tag'],
@@ -268,6 +270,12 @@ function readRun(f: Fields): RunStep | undefined {
   const privileges = f.texts('privileges', {
     check: (privilege) => (PRIVILEGES.includes(privilege as Privilege) ? undefined : `unknown privilege (known: ${PRIVILEGES.join(', ')})`),
   });
+  const swarm = readSwarm(f);
+  if (swarm) {
+    // A Swarm job has no archive API before start nor after exit, and no container to keep.
+    for (const key of ['detach', 'inputs', 'outputs', 'host-outputs', 'links'])
+      if (f.has(key)) f.report(key, 'does not go with swarm: a Swarm job runs on every node and leaves nothing to copy in or out');
+  }
   const action = compact<RunStep>({
     kind: 'run',
     image: image ?? '',
@@ -292,8 +300,33 @@ function readRun(f: Fields): RunStep | undefined {
     replicas,
     labels,
     replace: f.boolean('replace') ?? false,
+    swarm,
   });
   return image === undefined || command === undefined ? undefined : action;
+}
+
+/** `swarm: true`, or `swarm: {constraint: [EXPR…], registry: HOST}`: a global job on the nodes. */
+function readSwarm(f: Fields): SwarmSettings | undefined {
+  const node = f.value('swarm');
+  if (node === undefined) return undefined;
+  if (isScalar(node)) {
+    if (node.value === false) return undefined;
+    if (node.value !== true) {
+      f.report('swarm', 'expected true, or a mapping with constraint and registry');
+      return undefined;
+    }
+    return { constraints: [] };
+  }
+  const settings = f.open('swarm', ['constraint', 'registry']);
+  if (!settings) return undefined;
+  try {
+    return parseSwarmSettings({ swarm: true, constraint: settings.texts('constraint'), registry: settings.text('registry') }, (name) =>
+      name === 'swarm' ? 'swarm' : `swarm.${name}`,
+    );
+  } catch (error) {
+    f.report('swarm', (error as Error).message);
+    return undefined;
+  }
 }
 
 function mountProblem(spec: string, recipeFile: string): string | undefined {

@@ -8,6 +8,7 @@
  * stay free for the shell and for Dockerfiles.
  */
 import type { Privilege } from '../core/helper-spec.js';
+import type { SwarmSettings } from '../swarm/options.js';
 
 export interface RecipeVariable {
   readonly name: string;
@@ -88,6 +89,8 @@ export interface RunStep {
   readonly labels: Readonly<Record<string, string>>;
   /** Detached runs: recreate existing containers (from a new image). */
   readonly replace: boolean;
+  /** Run once on every (matching) node of the swarm this engine manages, as a global job. */
+  readonly swarm?: SwarmSettings;
 }
 
 export interface ValidateStep {

@@ -155,6 +155,9 @@ export function toServiceSpec(spec: HelperRunSpec, context: ServiceContext): Ser
         // finally, and by the owner sweep) is what stops a task whose caller is gone.
         ...(spec.entrypoint ? { Command: guarded ? [GUARD, ...spec.entrypoint] : [...spec.entrypoint] } : {}),
         Args: [...spec.command],
+        // Each task is named after its node (a Swarm template), not a container ID: a helper's
+        // output, and `hostname` in a recipe's command, say which node they come from.
+        Hostname: '{{.Node.Hostname}}',
         ...(spec.user ? { User: spec.user } : {}),
         ...(env.length ? { Env: env } : {}),
         Labels: labels,

@@ -14,6 +14,9 @@ import { hashPath } from '../../host/file-tree.js';
 import { extractArchive, packEntries } from '../../host/tar.js';
 import { lastLines } from '../../docker/streams.js';
 import { runHelper } from '../../run/run-helper.js';
+import type { SwarmSettings } from '../../swarm/options.js';
+import { swarmReportError } from '../../swarm/report.js';
+import { runSwarmJob } from '../../swarm/run-job.js';
 import type { RunStep, StepInput, ValidateStep } from '../recipe.js';
 import { resolveRecipePath } from '../parse.js';
 import type { StepContext, StepOutcome } from '../step-context.js';
@@ -91,6 +94,7 @@ async function prepare(
 
 export async function runRunStep(context: StepContext, step: RunStep): Promise<StepOutcome> {
   if (step.detach) return runDetached(context, step);
+  if (step.swarm) return runOnSwarm(context, step, step.swarm);
   const prepared = await prepare(context, step, step.outputs);
   const outputs: Record<string, string> = {};
   await runHelper(context.deps, prepared.spec, {
@@ -106,6 +110,19 @@ export async function runRunStep(context: StepContext, step: RunStep): Promise<S
   });
   for (const [name, folder] of Object.entries(step.hostOutputs)) outputs[name] = resolveRecipePath(context.recipe.file, folder);
   return { status: 'done', outputs, changesState: false };
+}
+
+/** A global Swarm job: once on every matching node; the step fails, naming them, if any node does. */
+async function runOnSwarm(context: StepContext, step: RunStep, swarm: SwarmSettings): Promise<StepOutcome> {
+  const { spec } = await prepare(context, step, {});
+  const report = await runSwarmJob(context.deps, spec, {
+    mode: 'global',
+    constraints: swarm.constraints,
+    ...(swarm.registry ? { registry: swarm.registry } : {}),
+  });
+  const failure = swarmReportError(report);
+  if (failure) throw failure;
+  return { status: 'done', detail: `ran on ${report.nodes.length} node${report.nodes.length === 1 ? '' : 's'}`, changesState: false };
 }
 
 /** What a verdict depends on: the image, the command and every input's content. */

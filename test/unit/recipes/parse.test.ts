@@ -512,6 +512,36 @@ steps:
     ]);
   });
 
+  it('reads swarm: on a run step (true, or constraint and registry), and refuses what a Swarm job cannot do', () => {
+    const ok = parseRecipe(
+      withSteps(`  - id: everywhere
+    run: {image: x, command: [x], swarm: true}
+  - id: workers
+    run: {image: x, command: [x], swarm: {constraint: [node.role==worker], registry: "reg.local:5000"}}
+  - id: here
+    run: {image: x, command: [x], swarm: false}
+`),
+      FILE,
+    );
+    expect(ok.problems).toEqual([]);
+    const steps = Object.fromEntries(ok.recipe!.steps.map((s) => [s.id, s.action]));
+    expect(steps.everywhere).toMatchObject({ swarm: { constraints: [] } });
+    expect(steps.workers).toMatchObject({
+      swarm: { constraints: [{ key: { kind: 'role' }, operator: '==', value: 'worker', text: 'node.role==worker' }], registry: 'reg.local:5000' },
+    });
+    expect(steps.here).not.toHaveProperty('swarm');
+
+    const text = withSteps(`  - id: a
+    run: {image: x, command: [x], swarm: yes-please}
+  - id: b
+    run: {image: x, command: [x], swarm: {constraint: [node.colour==blue]}}
+  - id: c
+    run: {image: x, command: [x], swarm: true, outputs: {o: /o}, links: [db]}
+`);
+    expect(problems(text)).toEqual(['6 a run.swarm', '8 b run.swarm', '10 c run.outputs', '10 c run.links']);
+    expect(messages(text)[1]).toMatch(/node.colour/);
+  });
+
   it('reports replicas without detach or name, and detached runs that cannot work', () => {
     const text = withSteps(`  - id: a
     run: {image: x, command: [x], replicas: 3}

@@ -33,6 +33,7 @@ describe('toServiceSpec', () => {
         ContainerSpec: {
           Image: 'dtool/host:abc',
           Args: ['dtool-host-info', '/srv'],
+          Hostname: '{{.Node.Hostname}}',
           Labels: expect.objectContaining({ 'dtool.helper': 'host-info', [LABEL_SWARM_JOB]: 'run-1', 'dtool.owner.pid': '4242' }),
           Mounts: [
             { Type: 'bind', Source: '/proc/1/mounts', Target: '/host/proc/mounts', ReadOnly: true },
