@@ -11,13 +11,15 @@ import type { Deps } from './deps.js';
 import { defaultStateDir } from './host/state-dir.js';
 import { UsageError, exitCodeFor, toDtoolError, type DtoolError } from './errors.js';
 import type { RunEvent } from './events.js';
-import type { JobKindCatalog, JobParams } from './schedule/job.js';
+import { type JobKindCatalog, type JobParams, SWARM_PARAMS } from './schedule/job.js';
 import type { RunContext, RunOutcome } from './schedule/scheduler.js';
 import type { SwarmJobReport } from './swarm/report.js';
 
 interface JobKind {
   /** The parameters it takes, as written in schedule files and labels. */
   readonly params: readonly string[];
+  /** Whether a job of this kind can run as a Swarm job (`swarm:`, handed over as the swarm parameters). */
+  readonly swarm?: boolean;
   /** Validates the parameters (throws a UsageError) and returns the run. */
   prepare(
     params: Readonly<Record<string, unknown>>,
@@ -27,8 +29,10 @@ interface JobKind {
 
 const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
-/** `swarm: true` (with `constraint`, `registry`) runs a job as a Swarm job: one result per node, ok only if all are. */
-const SWARM_PARAMS = ['swarm', 'constraint', 'registry'];
+/**
+ * A job's `swarm:` setting (schedule/job.ts) reaches a kind as `swarm: true` with `constraint`
+ * and `registry`, checked here as the CLI checks its flags; `with:` cannot set them.
+ */
 
 async function swarmSettings(raw: Readonly<Record<string, unknown>>) {
   const { parseSwarmSettings } = await import('./swarm/options.js');
@@ -90,8 +94,8 @@ const KINDS: Record<string, JobKind> = {
       'signal',
       'force',
       'concurrency',
-      ...SWARM_PARAMS,
     ],
+    swarm: true,
     async prepare(raw, cwd) {
       const family = await import('./helpers/logrotate/index.js');
       const { swarm: _swarm, constraint: _constraint, registry: _registry, ...rest } = raw;
@@ -168,7 +172,8 @@ KINDS['dns-rebuild'] = {
 };
 
 KINDS['host-info'] = {
-  params: ['path', ...SWARM_PARAMS],
+  params: ['path'],
+  swarm: true,
   async prepare(raw, cwd) {
     const family = await import('./helpers/host/info.js');
     const paths = raw.path === undefined ? [] : Array.isArray(raw.path) ? raw.path.map(String) : [String(raw.path)];
@@ -185,10 +190,11 @@ KINDS['host-info'] = {
 };
 
 function toRawOptions(kind: string, params: JobParams): Record<string, unknown> {
-  const known = KINDS[kind]!.params;
+  const { params: named, swarm } = KINDS[kind]!;
+  const known = swarm ? [...named, ...SWARM_PARAMS] : named;
   const raw: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {
-    if (!known.includes(name)) throw new UsageError(`${kind} has no parameter "${name}" (known: ${known.join(', ')})`);
+    if (!known.includes(name)) throw new UsageError(`${kind} has no parameter "${name}" (known: ${named.join(', ')})`);
     raw[camel(name)] = value;
   }
   return raw;
@@ -204,6 +210,7 @@ export interface JobKinds extends JobKindCatalog {
 export function createJobKinds(cwd: string): JobKinds {
   return {
     names: Object.keys(KINDS),
+    swarm: Object.keys(KINDS).filter((name) => KINDS[name]!.swarm),
     // Synchronous part of the check: parameter names. Values are checked by checkAsync.
     check: (kind, params) => void toRawOptions(kind, params),
     checkAsync: async (kind, params) => void (await KINDS[kind]!.prepare(toRawOptions(kind, params), cwd)),

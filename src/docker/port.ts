@@ -137,7 +137,11 @@ export interface ServiceCreateOptions {
         readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number };
       }[];
     };
-    readonly RestartPolicy: { readonly Condition: 'none' | 'on-failure' | 'any'; readonly MaxAttempts?: number };
+    readonly RestartPolicy: {
+      readonly Condition: 'none' | 'on-failure' | 'any';
+      readonly MaxAttempts?: number /** Nanoseconds. */;
+      readonly Delay?: number;
+    };
     readonly Placement?: { readonly Constraints?: readonly string[] };
     readonly Networks?: readonly { readonly Target: string }[];
   };

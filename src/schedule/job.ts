@@ -4,6 +4,8 @@
  * schedule files (jobs-file.ts) and from container labels (job-labels.ts); both end up
  * here, checked by the same pure function.
  */
+import { parseConstraints } from '../swarm/constraints.js';
+import { parseRegistry } from '../swarm/images.js';
 import { parseDuration, parseSchedule, ScheduleError, type Schedule } from './time.js';
 
 /** What happens when an instant comes while the job's previous run still runs. */
@@ -17,13 +19,31 @@ export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ['none', 'once'];
 /** Raw parameters as a job kind receives them: the same shapes as the CLI's options. */
 export type JobParams = Readonly<Record<string, string | boolean | readonly string[]>>;
 
+/**
+ * A job run as a Swarm job (`swarm:` beside `with:`): once on every selected node, ok only if
+ * all are. The kind receives it as its `swarm`, `constraint` and `registry` parameters.
+ */
+export interface JobSwarm {
+  /** Swarm placement constraints (`node.role==worker`), all of which must hold. */
+  readonly constraint: readonly string[];
+  /** Push the helper image there for the nodes to pull (default: load it into each node's engine). */
+  readonly registry?: string;
+}
+
+/** The parameters a job kind receives for `swarm:`: reserved, so `with:` cannot set them. */
+export const SWARM_PARAMS: readonly string[] = ['swarm', 'constraint', 'registry'];
+const SWARM_KEYS = ['constraint', 'registry'];
+
 export interface JobSpec {
   readonly name: string;
   /** Where it was declared, for messages: `schedule.yaml:12` or `label on web-1`. */
   readonly origin: string;
   readonly schedule: Schedule;
   readonly kind: string;
+  /** With `swarm:` also `swarm: true`, `constraint` and `registry` (see JobSwarm). */
   readonly params: JobParams;
+  /** Set when the job runs as a Swarm job. */
+  readonly swarm?: JobSwarm;
   readonly overlap: OverlapPolicy;
   /** Jobs that share a lock group never run at the same time. */
   readonly lock?: string;
@@ -41,6 +61,8 @@ export interface JobSpec {
 /** Validates a job kind's parameters before anything runs; throws a message naming the parameter. */
 export interface JobKindCatalog {
   readonly names: readonly string[];
+  /** The kinds that can run as a Swarm job (`swarm:`); none when absent. */
+  readonly swarm?: readonly string[];
   check(kind: string, params: JobParams): void;
 }
 
@@ -74,6 +96,7 @@ export interface RawJob {
   readonly seconds?: unknown;
   readonly helper?: unknown;
   readonly with?: unknown;
+  readonly swarm?: unknown;
   readonly overlap?: unknown;
   readonly lock?: unknown;
   readonly 'max-runtime'?: unknown;
@@ -89,6 +112,7 @@ export const RAW_JOB_FIELDS: readonly string[] = [
   'seconds',
   'helper',
   'with',
+  'swarm',
   'overlap',
   'lock',
   'max-runtime',
@@ -134,12 +158,61 @@ function params(value: unknown): JobParams {
     throw new FieldError('with', 'must be a mapping of parameter names to values');
   const result: Record<string, string | boolean | readonly string[]> = {};
   for (const [key, raw] of Object.entries(value)) {
+    if (SWARM_PARAMS.includes(key))
+      throw new FieldError(
+        `with.${key}`,
+        key === 'swarm'
+          ? 'swarm is a setting of the job, not a parameter: write `swarm: true` (or `swarm: { constraint: [...], registry: ... }`) beside `with:`'
+          : `${key} belongs under the job's swarm setting: \`swarm: { ${key}: ... }\` beside \`with:\``,
+      );
     if (typeof raw === 'string' || typeof raw === 'boolean') result[key] = raw;
     else if (typeof raw === 'number') result[key] = String(raw);
     else if (Array.isArray(raw) && raw.every((item) => typeof item === 'string' || typeof item === 'number')) result[key] = raw.map(String);
     else throw new FieldError(`with.${key}`, 'must be a string, a number, a boolean or a list of strings');
   }
   return result;
+}
+
+/**
+ * `swarm:` as written: true or false (also "true"/"false", as labels give them), or a mapping
+ * of `constraint` (one expression or a list) and `registry`; undefined when not a swarm job.
+ */
+function swarmSetting(value: unknown): JobSwarm | undefined {
+  if (value === undefined || value === false || value === 'false') return undefined;
+  if (value === true || value === 'true') return { constraint: [] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new FieldError('swarm', `must be true, false or a mapping with constraint and registry, not ${JSON.stringify(value)}`);
+  const fields = value as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!SWARM_KEYS.includes(key)) throw new FieldError(`swarm.${key}`, `unknown key (known: ${SWARM_KEYS.join(', ')})`);
+  }
+  const list = fields.constraint === undefined ? [] : Array.isArray(fields.constraint) ? fields.constraint : [fields.constraint];
+  if (!list.every((c) => typeof c === 'string'))
+    throw new FieldError('swarm.constraint', 'must be a constraint or a list of them, e.g. node.role==worker');
+  try {
+    parseConstraints(list as string[]);
+  } catch (error) {
+    throw new FieldError('swarm.constraint', (error as Error).message.replace(/^--constraint:? ?/, ''));
+  }
+  let registry: string | undefined;
+  if (fields.registry !== undefined) {
+    if (typeof fields.registry !== 'string') throw new FieldError('swarm.registry', 'must be HOST[:PORT][/PATH], e.g. registry.example:5000');
+    try {
+      registry = parseRegistry(fields.registry);
+    } catch (error) {
+      throw new FieldError('swarm.registry', (error as Error).message.replace(/^--registry /, ''));
+    }
+  }
+  return { constraint: list as string[], ...(registry !== undefined ? { registry } : {}) };
+}
+
+/** The parameters a swarm-capable kind receives for `swarm:`. */
+function swarmParams(swarm: JobSwarm): JobParams {
+  return {
+    swarm: true,
+    ...(swarm.constraint.length ? { constraint: swarm.constraint } : {}),
+    ...(swarm.registry ? { registry: swarm.registry } : {}),
+  };
 }
 
 /** Checks one raw job into a JobSpec, or returns the problems found (every field is checked). */
@@ -193,8 +266,26 @@ export function checkJob(
     }
     return raw.helper;
   });
-  const jobParams = attempt('with', () => params(raw.with));
-  if (kind !== undefined && jobParams !== undefined) {
+  const withParams = attempt('with', () => params(raw.with));
+  let swarmOk = true;
+  const swarm = attempt('swarm', () => {
+    try {
+      const setting = swarmSetting(raw.swarm);
+      if (setting && kind !== undefined && !(kinds.swarm ?? []).includes(kind)) {
+        const able = kinds.swarm ?? [];
+        throw new FieldError(
+          'swarm',
+          `helper ${kind} cannot run as a swarm job${able.length ? ` (swarm: is for ${able.join(', ')})` : ''}: run it against each node's engine instead (DOCKER_HOST=…)`,
+        );
+      }
+      return setting;
+    } catch (error) {
+      swarmOk = false;
+      throw error;
+    }
+  });
+  const jobParams = withParams === undefined ? undefined : swarm ? { ...withParams, ...swarmParams(swarm) } : withParams;
+  if (kind !== undefined && jobParams !== undefined && swarmOk) {
     attempt('with', () => {
       try {
         kinds.check(kind, jobParams);
@@ -228,6 +319,7 @@ export function checkJob(
     schedule: schedule!,
     kind: kind!,
     params: jobParams!,
+    ...(swarm ? { swarm } : {}),
     overlap: overlap!,
     ...(lock ? { lock } : {}),
     maxRuntimeMs: maxRuntimeMs!,

@@ -8,6 +8,10 @@
  *       schedule: "0 3 * * *"
  *       helper: backup
  *       with: { label: [dtool.backup=true], out: /srv/backups, credentials: /etc/dtool/db.cnf }
+ *     disks-everywhere:
+ *       schedule: "@every 1h"
+ *       helper: host-info
+ *       swarm: { constraint: [node.role==worker] }   # or swarm: true: every node of the swarm
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { checkJob, type JobKindCatalog, type JobProblem, type JobSpec, type RawJob } from './job.js';

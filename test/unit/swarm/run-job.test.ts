@@ -73,14 +73,29 @@ describe('runSwarmJob', () => {
     expect(swarmReportError(report)).toBeUndefined();
   });
 
-  it("removes the job's task containers on every node after removing the service (Swarm leaves a job's behind)", async () => {
+  it("removes the job's task containers on every node after removing the service, and those of jobs whose service is gone", async () => {
     const { docker, deps, worker } = swarm();
-    const report = await runSwarmJob(deps, spec, fast);
-    const filter = { labels: [`${LABEL_SWARM_JOB}=${report.runId}`], all: true };
+    // A container of a job still running (another dtool's), and one whose service is gone.
+    docker.existingServices.push({ id: 'svc-other', name: 'dtool-other', labels: { [LABEL_SWARM_JOB]: 'other-run' } });
     for (const engine of [docker, worker('worker1'), worker('worker2')]) {
-      expect(engine.calls).toContainEqual({ method: 'listContainers', args: [filter] });
+      engine.labelled.push({ name: 'live-job-task', labels: { [LABEL_SWARM_JOB]: 'other-run' } });
+      engine.labelled.push({ name: 'dead-job-task', labels: { [LABEL_SWARM_JOB]: 'dead-run' } });
     }
-    expect(docker.methods().indexOf('listContainers')).toBeGreaterThan(docker.methods().indexOf('removeService'));
+    let ownRunId = '';
+    // The job's own task container shows up on each engine once the service exists.
+    docker.createService = (async (options) => {
+      ownRunId = options.Labels[LABEL_SWARM_JOB]!;
+      for (const engine of [docker, worker('worker1'), worker('worker2')])
+        engine.labelled.push({ name: 'own-task', labels: { [LABEL_SWARM_JOB]: ownRunId } });
+      return FakeDocker.prototype.createService.call(docker, options);
+    }) as typeof docker.createService;
+    await runSwarmJob(deps, spec, fast);
+    for (const engine of [docker, worker('worker1'), worker('worker2')]) {
+      expect(engine.removed).toContain('own-task');
+      expect(engine.removed).toContain('dead-job-task');
+      expect(engine.removed).not.toContain('live-job-task');
+    }
+    expect(docker.methods().indexOf('removeContainer')).toBeGreaterThan(docker.methods().indexOf('removeService'));
   });
 
   it('refuses, before any call, a helper a service cannot express', async () => {

@@ -45,7 +45,7 @@ describe('toServiceSpec', () => {
           CapabilityDrop: ['ALL'],
           Init: true,
         },
-        RestartPolicy: { Condition: 'none' },
+        RestartPolicy: { Condition: 'on-failure', MaxAttempts: 1, Delay: 86_400_000_000_000 },
         Placement: { Constraints: ['node.role==worker', 'node.id!=n3'] },
       },
       Mode: { GlobalJob: {} },
