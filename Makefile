@@ -61,12 +61,15 @@ test-unit: node_modules
 test-integration: images
 	npm run test:integration
 
+# bench/swarm.mjs needs the local 3-node swarm (make swarm-up).
 bench: images
 	node bench/run.mjs
 	node bench/schedule.mjs
 	node bench/recipes.mjs
 	node bench/dind.mjs
 	node bench/sysctl.mjs
+	node bench/remote.mjs
+	node bench/swarm.mjs
 
 clean:
 	rm -rf dist .demo
