@@ -7,7 +7,10 @@ export function registerPrune(program: Command, context: CommandContext): void {
     .command('prune')
     .description('remove leftover dtool containers and volumes (selected by the dtool.managed label only)')
     .option('--dry-run', 'list what would be removed')
-    .option('--swarm', 'instead: remove every dtool swarm job (service) and secret on the swarm this engine manages')
+    .option(
+      '--swarm',
+      'instead: remove every dtool swarm job (service), secret, and job container left on the nodes, on the swarm this engine manages',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (options: { dryRun?: boolean; swarm?: boolean; json?: boolean }, command: Command) => {
       if (options.swarm) {
@@ -18,7 +21,9 @@ export function registerPrune(program: Command, context: CommandContext): void {
         context.io.stdout(
           options.json
             ? renderJson(report)
-            : `${verb} ${report.services.length} swarm job(s)${list(report.services)}\n${verb} ${report.secrets.length} swarm secret(s)${list(report.secrets)}\n`,
+            : `${verb} ${report.services.length} swarm job(s)${list(report.services)}\n${verb} ${report.secrets.length} swarm secret(s)${list(report.secrets)}\n` +
+                `${verb} ${report.containers.length} job container(s) left on the nodes${list(report.containers)}\n` +
+                (report.unreachable.length ? `could not look on ${report.unreachable.join(', ')}\n` : ''),
         );
         return;
       }

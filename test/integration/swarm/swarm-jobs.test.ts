@@ -101,6 +101,6 @@ describe('dtool --swarm', () => {
   it('prune --swarm --dry-run finds nothing left', async () => {
     const result = await dtoolOn(swarm.managerAddress, ['prune', '--swarm', '--dry-run', '--json']);
     expect(result.exitCode).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ services: [], secrets: [] });
+    expect(JSON.parse(result.stdout)).toEqual({ services: [], secrets: [], containers: [], unreachable: [] });
   });
 });
