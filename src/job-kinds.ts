@@ -64,11 +64,16 @@ const KINDS: Record<string, JobKind> = {
       'timeout',
       'lock-wait',
     ],
+    // With swarm: each link names a service, backed up on the node that runs it (on-swarm.ts).
+    swarm: true,
     async prepare(raw, cwd) {
+      const { swarm: _swarm, constraint: _constraint, registry: _registry, ...rest } = raw;
       const family = await import('./helpers/mysql/backup.js');
-      const params = family.parseBackupParams(raw, cwd);
+      const params = family.parseBackupParams(rest, cwd);
+      const swarm = await swarmSettings(raw);
+      const onSwarm = swarm ? await import('./helpers/mysql/on-swarm.js') : undefined;
       return async (deps) => {
-        const report = await family.backup(deps, params);
+        const report = swarm && onSwarm ? await onSwarm.backupOnSwarm(deps, params, swarm) : await family.backup(deps, params);
         const ok = report.targets.filter((t) => t.status === 'ok').length;
         const error = family.backupReportError(report);
         return {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createJobKinds } from '../../src/job-kinds.js';
 import { checkJob, type JobSpec } from '../../src/schedule/job.js';
-import { fakeDeps } from '../support/fake-docker.js';
+import { FakeDocker, fakeDeps } from '../support/fake-docker.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -15,9 +15,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function job(kind: string, params: Record<string, unknown>): JobSpec {
+function job(kind: string, params: Record<string, unknown>, settings: Record<string, unknown> = {}): JobSpec {
   const kinds = createJobKinds(dir);
-  const checked = checkJob('j', { schedule: '@daily', helper: kind, with: params }, 'test', kinds);
+  const checked = checkJob('j', { schedule: '@daily', helper: kind, with: params, ...settings }, 'test', kinds);
   if (Array.isArray(checked)) throw new Error(JSON.stringify(checked));
   return checked;
 }
@@ -44,5 +44,15 @@ describe('job kinds', () => {
     const backup = job('backup', { link: ['gone'], out: join(dir, 'out'), credentials: 'db.cnf' });
     const outcome = await createJobKinds(dir).run(deps, { job: backup, instant: new Date(), signal: new AbortController().signal });
     expect(outcome).toMatchObject({ ok: false, exitCode: 4, summary: expect.stringContaining('gone') });
+  });
+
+  it('runs a backup job with swarm: on the node of each linked service, failing by service', async () => {
+    const docker = new FakeDocker();
+    docker.swarm = { nodeId: 'id-manager', localState: 'active', isManager: true };
+    const backup = job('backup', { link: ['db'], out: join(dir, 'out'), credentials: 'db.cnf' }, { swarm: true });
+    const outcome = await createJobKinds(dir).run(fakeDeps({ docker }), { job: backup, instant: new Date(), signal: new AbortController().signal });
+    expect(outcome).toMatchObject({ ok: false, exitCode: 4 });
+    expect(outcome.summary).toMatch(/service db has no running task/);
+    expect(docker.methods()).toContain('listTasks');
   });
 });

@@ -74,7 +74,7 @@ describe('swarm: in schedule files', () => {
     with: { file: /etc/dtool/r.yaml }
 `),
     ).toEqual([
-      "schedule.yaml:5: nightly: swarm: helper recipe cannot run as a swarm job (swarm: is for logrotate, host-info): run it against each node's engine instead (DOCKER_HOST=…)",
+      "schedule.yaml:5: nightly: swarm: helper recipe cannot run as a swarm job (swarm: is for backup, logrotate, host-info): run it against each node's engine instead (DOCKER_HOST=…)",
     ]);
   });
 
@@ -131,7 +131,7 @@ describe('swarm: in schedule files', () => {
   });
 
   it('a swarm parameter name a kind does not know is still named with the known parameters only', () => {
-    expect(() => kinds.check('backup', { swarm: true })).toThrow('backup has no parameter "swarm" (known: link,');
+    expect(() => kinds.check('dns-rebuild', { swarm: true })).toThrow('dns-rebuild has no parameter "swarm" (known: ');
     expect(() => kinds.check('host-info', { colour: 'blue' })).toThrow('host-info has no parameter "colour" (known: path)');
   });
 
