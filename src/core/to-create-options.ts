@@ -26,7 +26,8 @@ const MIB = 1024 * 1024;
 export const GUARD = 'dtool-guard';
 const TMPFS_OPTIONS = 'rw,nosuid,nodev,size=256m';
 
-function toMount(mount: HelperMount): MountSpec {
+/** A helper's mount in the Engine API's terms: the same for a container and a Swarm service. */
+export function toMount(mount: HelperMount): MountSpec {
   switch (mount.type) {
     case 'bind':
       return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly };

@@ -14,8 +14,8 @@ import type { DockerPort, SwarmNode } from '../docker/port.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { type BuiltImage, ImageCatalog } from '../run/build-image.js';
 import { type Constraint, matchesConstraint } from './constraints.js';
-import { NotSwarmManagerError } from './errors.js';
 import { ENGINE_LABEL, distributeImage } from './images.js';
+import { managerNodeId } from './manager.js';
 
 /** A service's running task, and the node (and engine) it runs on. */
 export interface PlacedTarget {
@@ -25,19 +25,6 @@ export interface PlacedTarget {
   readonly container: string;
   /** dtool's effects, with the node's engine in place of this one. */
   readonly deps: Deps;
-}
-
-/** This engine's swarm node ID; throws unless it is a manager. */
-export async function managerNodeId(docker: DockerPort): Promise<string> {
-  const swarm = (await docker.info()).swarm;
-  if (!swarm?.isManager) {
-    throw new NotSwarmManagerError(
-      swarm?.localState === 'active'
-        ? 'this Docker engine is a swarm worker, not a manager: --swarm needs a manager'
-        : `this Docker engine is not part of a swarm (swarm state: ${swarm?.localState ?? 'unknown'})`,
-    );
-  }
-  return swarm.nodeId;
 }
 
 /**

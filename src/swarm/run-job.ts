@@ -15,8 +15,8 @@ import { mapConcurrent } from '../run/concurrency.js';
 import { newRunId } from '../run/helper-container.js';
 import { DTOOL_VERSION } from '../version.js';
 import { type Constraint, selectNodes } from './constraints.js';
-import { NotSwarmManagerError } from './errors.js';
 import { ENGINE_LABEL, chooseImageSource, distributeImage, pushToRegistry } from './images.js';
+import { managerNodeId } from './manager.js';
 import type { SwarmJobReport, SwarmNodeReport, SwarmNodeStatus } from './report.js';
 import { sweepSwarmOrphans } from './sweep.js';
 import { LABEL_SWARM_JOB, assertSwarmCompatible, secretName, serviceName, swarmLabels, toServiceSpec, type SwarmMode } from './service-spec.js';
@@ -235,14 +235,7 @@ export async function runSwarmJob(deps: Deps, spec: HelperRunSpec, options: Swar
   assertSwarmCompatible(spec);
   const startedAt = deps.clock.now();
 
-  const swarm = (await docker.info()).swarm;
-  if (!swarm?.isManager) {
-    throw new NotSwarmManagerError(
-      swarm?.localState === 'active'
-        ? 'this Docker engine is a swarm worker, not a manager: only a manager can run a swarm job'
-        : `this Docker engine is not part of a swarm (swarm state: ${swarm?.localState ?? 'unknown'})`,
-    );
-  }
+  const selfNodeId = await managerNodeId(docker);
   const nodes = await docker.listNodes();
   const selected = selectNodes(nodes, options.constraints ?? []);
   // What killed dtool runs of this host left on the swarm goes first, as with containers.
@@ -271,7 +264,7 @@ export async function runSwarmJob(deps: Deps, spec: HelperRunSpec, options: Swar
     if (source.kind === 'registry') {
       await pushToRegistry(deps, spec.image, source.reference);
     } else {
-      const statuses = await distributeImage(deps, spec.image, runnable, swarm.nodeId, options.loadConcurrency);
+      const statuses = await distributeImage(deps, spec.image, runnable, selfNodeId, options.loadConcurrency);
       for (const node of runnable) {
         const status = statuses.get(node.id);
         if (status?.status === 'failed') excluded.set(node.id, excludedReport(node, 'image-failed', status.error));
@@ -374,7 +367,7 @@ export async function runSwarmJob(deps: Deps, spec: HelperRunSpec, options: Swar
     if (serviceId !== undefined) {
       try {
         await docker.removeService(serviceId);
-        await removeTaskContainers(deps, runId, jobNodes, swarm.nodeId, !everyTaskSucceeded);
+        await removeTaskContainers(deps, runId, jobNodes, selfNodeId, !everyTaskSucceeded);
       } catch (error) {
         reporter({
           type: 'warning',

@@ -12,8 +12,8 @@
  * the helpers that keep SETUID/SETGID (logrotate) drop them themselves on the switch to
  * the files' owner.
  */
-import { GUARD } from '../core/to-create-options.js';
-import type { HelperMount, HelperRunSpec, Privilege } from '../core/helper-spec.js';
+import { GUARD, toMount } from '../core/to-create-options.js';
+import type { HelperRunSpec, Privilege } from '../core/helper-spec.js';
 import { helperLabels } from '../docker/labels.js';
 import type { ServiceCreateOptions, ServiceMount } from '../docker/port.js';
 import type { OwnerIdentity } from '../host/owner.js';
@@ -88,23 +88,6 @@ export function swarmLabels(helper: string, context: Pick<ServiceContext, 'runId
   return { ...helperLabels(helper, context.runId, context.version, context.owner), [LABEL_SWARM_JOB]: context.runId };
 }
 
-function toServiceMount(mount: HelperMount): ServiceMount {
-  switch (mount.type) {
-    case 'bind':
-      return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly };
-    case 'volume':
-      return {
-        Type: 'volume',
-        ...(mount.source ? { Source: mount.source } : {}),
-        Target: mount.target,
-        ReadOnly: mount.readOnly,
-        ...(mount.labels ? { VolumeOptions: { Labels: { ...mount.labels } } } : {}),
-      };
-    case 'tmpfs':
-      return { Type: 'tmpfs', Target: mount.target, ...(mount.sizeBytes ? { TmpfsOptions: { SizeBytes: mount.sizeBytes } } : {}) };
-  }
-}
-
 function networks(spec: HelperRunSpec): { Target: string }[] | undefined {
   const network = spec.network ?? { mode: 'default' };
   switch (network.mode) {
@@ -131,7 +114,7 @@ export function toServiceSpec(spec: HelperRunSpec, context: ServiceContext): Ser
   assertSwarmCompatible(spec);
   const labels = swarmLabels(spec.helper, context);
   const readOnlyRoot = !spec.writableRoot;
-  const mounts: ServiceMount[] = (spec.mounts ?? []).map(toServiceMount);
+  const mounts: ServiceMount[] = (spec.mounts ?? []).map(toMount);
   if (readOnlyRoot) {
     for (const path of ['/tmp', ...(spec.tmpfs ?? [])]) {
       mounts.push({ Type: 'tmpfs', Target: path, TmpfsOptions: { SizeBytes: TMPFS_BYTES, Mode: 0o1777 } });
