@@ -413,13 +413,17 @@ export class DockerodeAdapter implements DockerPort {
     try {
       // With stdin the connection is hijacked (an upgraded, two-way socket) and is never
       // written to: it only has to stay open for as long as dtool waits on the helper.
+      // No `logs`: dtool attaches before start, and the engine attaches the output streams
+      // before it answers, so nothing is missed. A log replay would only add a race: output
+      // written while the engine still replays the (empty) log would arrive twice, once from
+      // the log and once from the stream (seen under load: a helper's JSON line doubled).
       const stream = (await this.#docker.getContainer(id).attach({
         stream: true,
         stdin: options.stdin ?? false,
         hijack: options.stdin ?? false,
         stdout: true,
         stderr: true,
-        logs: true,
+        logs: false,
       })) as unknown as NodeJS.ReadableStream & { destroy(): void };
       return { output: stream, close: () => stream.destroy() };
     } catch (error) {
