@@ -6,6 +6,13 @@ export { type DtoolConfig, DEFAULT_CONFIG, resolveConfig, loadConfig } from './c
 export { type Deps, type Clock, createDefaultDeps, systemClock } from './deps.js';
 export type * from './docker/port.js';
 export { DockerodeAdapter } from './docker/dockerode-adapter.js';
+export {
+  resolveEngineEndpoint,
+  engineConnectOptions,
+  type EngineEndpoint,
+  type EngineTls,
+  type EngineSource,
+} from './docker/engine-endpoint.js';
 export * from './docker/labels.js';
 export type * from './core/helper-spec.js';
 export { toCreateOptions, type CreateContext } from './core/to-create-options.js';
@@ -14,7 +21,7 @@ export { runHelper, type RunHelperOptions } from './run/run-helper.js';
 export { startService, type StartedService } from './run/service.js';
 export { ImageCatalog, type BuiltImage } from './run/build-image.js';
 export { doctor, type DoctorReport } from './run/doctor.js';
-export { prune, type PruneReport } from './run/prune.js';
+export { prune, pruneSwarm, type PruneReport, type SwarmPruneReport } from './run/prune.js';
 export {
   backup,
   backupReportError,
@@ -51,4 +58,13 @@ export { classifyKey, validateValue, isRaise, DEFAULT_NODE_ALLOWLIST, ESCAPE_KEY
 export { parseSysctlProfile, type SysctlProfile } from './helpers/sysctl/profile.js';
 export { sysctlSet, sysctlRevert, sysctlStatus, sysctlSetOnContainer, readSysctls, parseSettings } from './helpers/sysctl/tuner.js';
 export { hostInfo, type HostInfo } from './helpers/host/info.js';
+export { hostInfoOnSwarm, type SwarmHostInfoReport } from './helpers/host/swarm.js';
+export { backupOnSwarm, dbInitOnSwarm } from './helpers/mysql/on-swarm.js';
+export { logrotateOnSwarm, parseSwarmLogrotateParams, type SwarmLogrotateReport } from './helpers/logrotate/swarm.js';
+export { sysctlStatusOnSwarm, type SwarmSysctlStatusReport } from './helpers/sysctl/swarm.js';
+export { runSwarmJob, type SwarmJobOptions } from './swarm/run-job.js';
+export { placeOnTargetNode, type PlacedTarget } from './swarm/placement.js';
+export { parseConstraints, selectNodes, type Constraint } from './swarm/constraints.js';
+export { parseSwarmSettings, type SwarmSettings } from './swarm/options.js';
+export { swarmReportError, type SwarmJobReport, type SwarmNodeReport, type SwarmNodeStatus } from './swarm/report.js';
 export { DTOOL_VERSION } from './version.js';
