@@ -33,6 +33,9 @@ import { verifyBackup, type VerifyReport } from './verify.js';
 
 export { parseBackupParams, type BackupParams, type RawBackupOptions } from './backup-params.js';
 
+/** Targets finished at once when nothing but output-folder steps remain. */
+const FINISH_CONCURRENCY = 8;
+
 export interface FetchedFiles {
   /** The artifact, on this machine. */
   readonly file: string;
@@ -85,9 +88,16 @@ export function knownArtifacts(files: readonly string[], target: string): KnownA
   return artifacts;
 }
 
-async function applyRetention(deps: Deps, folder: TargetFolder, target: string, policy: RetentionPolicy): Promise<string[]> {
+/** `files`: the folder's names once the new manifest is written. */
+async function applyRetention(
+  deps: Deps,
+  folder: TargetFolder,
+  files: readonly string[],
+  target: string,
+  policy: RetentionPolicy,
+): Promise<string[]> {
   if (policy.kind === 'none') return [];
-  const doomed = chooseToPrune(knownArtifacts(await folder.list(), target), policy, deps.clock.now());
+  const doomed = chooseToPrune(knownArtifacts(files, target), policy, deps.clock.now());
   await folder.remove(doomed.flatMap((a) => [a.file, `${a.file}${MANIFEST_SUFFIX}`]));
   return doomed.map((a) => a.file);
 }
@@ -168,7 +178,7 @@ async function prepareTarget(
       what: `backups of ${target.name} in ${posix.join(params.outDir, target.name)}`,
     });
     try {
-      const files = await folder.list();
+      const files = folder.files;
       const removedLeftovers = await removeLeftovers(deps, folder, files, target.name);
       const file = nextFreeName(new Set(files), (seq) => artifactName(target.name, startedAt, params.engine, params.compression, seq));
       return { target, folder, file, tempName: tempNameFor(file), startedAt, removedLeftovers };
@@ -312,11 +322,32 @@ async function finishTarget(
 ): Promise<TargetReport> {
   const { target, folder, file, tempName, startedAt } = prepared;
   const finalPath = posix.join(folder.path, file);
+  let committed = false;
   try {
     if (outcome instanceof Error) throw outcome;
     const dump = outcome;
-    // The helper fsynced the file; the size check, the rename and the folder's fsync happen beside it.
-    await folder.commit(tempName, file, dump.bytes);
+    const manifestFor = (): { readonly name: string; readonly content: string } => {
+      const manifest: BackupManifest = {
+        format: 'dtool-backup/1',
+        target: target.name,
+        container: target.container.name,
+        file,
+        bytes: dump.bytes,
+        sha256: dump.sha256,
+        engine: params.engine,
+        compression: params.compression,
+        databases: params.databases ?? 'all',
+        startedAt: startedAt.toISOString(),
+        finishedAt: deps.clock.now().toISOString(),
+        dtoolVersion: DTOOL_VERSION,
+      };
+      return { name: `${file}${MANIFEST_SUFFIX}`, content: `${JSON.stringify(manifest, null, 2)}\n` };
+    };
+    // The helper fsynced the file; the size check, the rename and the folder's fsync happen
+    // beside it. The manifest is what makes the artifact count: written last, atomically, and
+    // only once nothing is left to check: with --verify after the restore, else in the same call.
+    let files = await folder.commit(tempName, file, dump.bytes, params.verify ? undefined : manifestFor());
+    committed = true;
 
     const verify = params.verify
       ? await verifyBackup(deps, {
@@ -330,23 +361,11 @@ async function finishTarget(
       // No manifest: retention must not count this backup as good, nor restore trust it.
       throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
     }
-    const manifest: BackupManifest = {
-      format: 'dtool-backup/1',
-      target: target.name,
-      container: target.container.name,
-      file,
-      bytes: dump.bytes,
-      sha256: dump.sha256,
-      engine: params.engine,
-      compression: params.compression,
-      databases: params.databases ?? 'all',
-      startedAt: startedAt.toISOString(),
-      finishedAt: deps.clock.now().toISOString(),
-      dtoolVersion: DTOOL_VERSION,
-    };
-    // The manifest is what makes the artifact count: written last, atomically.
-    await folder.writeAtomic(`${file}${MANIFEST_SUFFIX}`, `${JSON.stringify(manifest, null, 2)}\n`);
-    const pruned = await applyRetention(deps, folder, target.name, params.retention);
+    if (files === undefined) {
+      const manifest = manifestFor();
+      files = await folder.writeAtomic(manifest.name, manifest.content);
+    }
+    const pruned = await applyRetention(deps, folder, files, target.name, params.retention);
     const fetched = params.fetchDir ? await fetchArtifact(deps, folder, params.fetchDir, target.name, file, dump) : undefined;
     deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
     return {
@@ -366,10 +385,12 @@ async function finishTarget(
     const report = failedReport(deps, target.name, target.container.name, startedAt, caught);
     return prepared.removedLeftovers.length ? { ...report, removedLeftovers: prepared.removedLeftovers } : report;
   } finally {
-    // Gone already after a commit, or removed by the dump helper itself; a killed helper's stays.
-    await folder.remove([tempName, `${tempName}.d`]).catch((error: unknown) => {
-      deps.reporter({ type: 'warning', message: `${target.name}: could not remove ${tempName}: ${(error as Error).message}` });
-    });
+    // After a commit the temp file is the artifact, and the dump helper removed its scratch
+    // folder before it reported success. Otherwise a killed helper's may stay: remove them.
+    if (!committed)
+      await folder.remove([tempName, `${tempName}.d`]).catch((error: unknown) => {
+        deps.reporter({ type: 'warning', message: `${target.name}: could not remove ${tempName}: ${(error as Error).message}` });
+      });
   }
 }
 
@@ -411,7 +432,9 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
   try {
     for (const group of groupByNetwork(ready)) {
       const outcomes = await dumpGroup(deps, params, credentials, image, group);
-      await mapConcurrent(group, params.concurrency, async (p) =>
+      // Without --verify, finishing is a few short steps in the output-folder helper per target:
+      // they need not wait for each other. --verify starts a server per target: --concurrency.
+      await mapConcurrent(group, params.verify ? params.concurrency : FINISH_CONCURRENCY, async (p) =>
         finished.set(p, await finishTarget(deps, params, credentials, p, outcomes.get(p)!)),
       );
     }

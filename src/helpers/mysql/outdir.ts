@@ -107,14 +107,20 @@ function jsonLine<T>(outcome: ExecOutcome, what: string): T {
 export interface TargetFolder extends AsyncDisposable {
   /** The folder on the engine's host. */
   readonly path: string;
+  /** Its plain names when the lock was taken. */
+  readonly files: readonly string[];
   /** Plain file names in the folder. */
   list(): Promise<string[]>;
   /** Removes files and folders by name (rm -rf), then fsyncs the folder. */
   remove(names: readonly string[]): Promise<void>;
-  /** Renames the fsynced dump `temp` (exactly `bytes` long) to `final`, never over a file, and fsyncs the folder. */
-  commit(temp: string, final: string, bytes: number): Promise<void>;
-  /** Writes `name` atomically: temp file, fsync, rename, fsync the folder. */
-  writeAtomic(name: string, content: string): Promise<void>;
+  /**
+   * Renames the fsynced dump `temp` (exactly `bytes` long) to `final`, never over a file, and
+   * fsyncs the folder. With `manifest`, then writes it as `writeAtomic` does, in the same call,
+   * and resolves with the folder's names afterwards.
+   */
+  commit(temp: string, final: string, bytes: number, manifest?: { readonly name: string; readonly content: string }): Promise<string[] | undefined>;
+  /** Writes `name` atomically (temp file, fsync, rename, fsync the folder); resolves with the folder's names afterwards. */
+  writeAtomic(name: string, content: string): Promise<string[]>;
   /** A tar stream (archive API) of one file of the folder. */
   archive(name: string): Promise<Readable>;
 }
@@ -194,7 +200,7 @@ class HelperOutDir implements OutDirSession {
       release();
       throw error;
     }
-    let parsed: { locked?: boolean; holder?: string } = {};
+    let parsed: { locked?: boolean; holder?: string; files?: string[] } = {};
     try {
       parsed = JSON.parse(line) as typeof parsed;
     } catch {
@@ -222,18 +228,19 @@ class HelperOutDir implements OutDirSession {
     const path = posix.join(this.outDir, target);
     return {
       path,
+      files: parsed.files ?? [],
       list: async () => (await this.run<{ files: string[] }>(['list', inside], target)).files,
       remove: async (names) => {
         if (names.length > 0) await this.run(['remove', inside, ...names], target);
       },
-      commit: async (temp, final, bytes) => {
-        const outcome = await this.exec(['commit', inside, temp, final, String(bytes)]);
+      commit: async (temp, final, bytes, manifest) => {
+        const args = ['commit', inside, temp, final, String(bytes), ...(manifest ? [manifest.name] : [])];
+        const outcome = await this.exec(args, manifest?.content);
         if (outcome.exitCode === TOOL_EXIT.verificationFailed) throw new VerifyFailedError(`dump of ${target} ${lastLine(outcome.stderr)}`);
         if (outcome.exitCode !== 0) throw this.failure(outcome, target);
+        return manifest ? jsonLine<{ files: string[] }>(outcome, 'commit').files : undefined;
       },
-      writeAtomic: async (name, content) => {
-        await this.run(['manifest', inside, name], target, content);
-      },
+      writeAtomic: async (name, content) => (await this.run<{ files: string[] }>(['manifest', inside, name], target, content)).files,
       archive: (name) => this.#deps.docker.getArchive(this.#id, posix.join(inside, name)),
       [Symbol.asyncDispose]: async () => {
         release();

@@ -302,6 +302,8 @@ describe('backup: one batch helper per network', () => {
    * dtool-outdir as the outdir session runs it, over the local folder its /out mount names:
    * the engine host's side of every file step, answered as the script answers.
    */
+  const plainNames = async (folder: string) => (await readdir(folder)).filter((n) => /^[A-Za-z0-9._-]+$/.test(n));
+
   function emulateOutdir(docker: FakeDocker): void {
     docker.onExec = async (_id, command, stdin, options) => {
       const mount = options.HostConfig.Mounts!.find((m) => m.Target === '/out')!;
@@ -318,23 +320,25 @@ describe('backup: one batch helper per network', () => {
           await mkdir(folder, { recursive: true });
           await writeFile(join(folder, '.dtool.lock'), args[1]!);
           stdin?.resume();
-          return { stdout: '{"locked":true}\n' };
+          return { stdout: `${JSON.stringify({ locked: true, files: await plainNames(folder) })}\n` };
         }
         case 'list':
-          return { stdout: `${JSON.stringify({ files: (await readdir(folder)).filter((n) => /^[A-Za-z0-9._-]+$/.test(n)) })}\n` };
+          return { stdout: `${JSON.stringify({ files: await plainNames(folder) })}\n` };
         case 'remove':
           for (const name of args) await rm(join(folder, name), { recursive: true, force: true });
           return { stdout: `{"removed":${args.length}}\n` };
         case 'commit': {
-          const [temp, final, bytes] = args;
+          const [temp, final, bytes, manifest] = args;
           const size = (await stat(join(folder, temp!))).size;
           if (size !== Number(bytes)) return { stderr: `dtool-outdir: is ${size} bytes on disk, the helper wrote ${bytes}\n`, exitCode: 13 };
           await rename(join(folder, temp!), join(folder, final!));
-          return { stdout: '{"committed":true}\n' };
+          if (manifest === undefined) return { stdout: '{"committed":true}\n' };
+          await writeFile(join(folder, manifest), await readAll(stdin));
+          return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
         }
         case 'manifest':
           await writeFile(join(folder, args[0]!), await readAll(stdin));
-          return { stdout: '{"written":true}\n' };
+          return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
         default:
           throw new Error(`dtool-outdir ${verb} is not emulated`);
       }
