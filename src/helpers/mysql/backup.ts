@@ -33,9 +33,6 @@ import { verifyBackup, type VerifyReport } from './verify.js';
 
 export { parseBackupParams, type BackupParams, type RawBackupOptions } from './backup-params.js';
 
-/** Targets finished at once when nothing but output-folder steps remain. */
-const FINISH_CONCURRENCY = 8;
-
 export interface FetchedFiles {
   /** The artifact, on this machine. */
   readonly file: string;
@@ -164,19 +161,21 @@ async function resolveLink(deps: Deps, link: LinkSpec): Promise<ResolvedLink | T
   }
 }
 
+const lockedWhat = (params: BackupParams, target: string) => `backups of ${target} in ${posix.join(params.outDir, target)}`;
+
+/** `locked`: the target's folder when it was locked with the others (lockTargets), or why not. */
 async function prepareTarget(
   deps: Deps,
   params: BackupParams,
   outDir: OutDirSession,
   resolved: ResolvedLink,
+  locked?: TargetFolder | DtoolError,
 ): Promise<PreparedTarget | TargetReport> {
   const { target, startedAt } = resolved;
   try {
     if (deps.signal?.aborted) throw new AbortedError();
-    const folder = await outDir.lockTarget(target.name, {
-      waitMs: params.lockWaitMs,
-      what: `backups of ${target.name} in ${posix.join(params.outDir, target.name)}`,
-    });
+    if (locked instanceof Error) throw locked;
+    const folder = locked ?? (await outDir.lockTarget(target.name, { waitMs: params.lockWaitMs, what: lockedWhat(params, target.name) }));
     try {
       const files = folder.files;
       const removedLeftovers = await removeLeftovers(deps, folder, files, target.name);
@@ -312,78 +311,156 @@ async function fetchArtifact(
   }
 }
 
-/** After the dump: check it, commit it atomically, verify it, write its manifest, prune, fetch. */
-async function finishTarget(
+/** The manifest of a dump, as the file beside it: it is what makes the artifact count. */
+function manifestOf(
+  deps: Deps,
+  params: BackupParams,
+  prepared: PreparedTarget,
+  dump: DumpResult,
+): { readonly name: string; readonly content: string } {
+  const manifest: BackupManifest = {
+    format: 'dtool-backup/1',
+    target: prepared.target.name,
+    container: prepared.target.container.name,
+    file: prepared.file,
+    bytes: dump.bytes,
+    sha256: dump.sha256,
+    engine: params.engine,
+    compression: params.compression,
+    databases: params.databases ?? 'all',
+    startedAt: prepared.startedAt.toISOString(),
+    finishedAt: deps.clock.now().toISOString(),
+    dtoolVersion: DTOOL_VERSION,
+  };
+  return { name: `${prepared.file}${MANIFEST_SUFFIX}`, content: `${JSON.stringify(manifest, null, 2)}\n` };
+}
+
+function okReport(deps: Deps, prepared: PreparedTarget, dump: DumpResult, extra: Partial<TargetReport>): TargetReport {
+  const { target, folder, file, startedAt } = prepared;
+  deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
+  return {
+    target: target.name,
+    container: target.container.name,
+    status: 'ok',
+    file: posix.join(folder.path, file),
+    bytes: dump.bytes,
+    sha256: dump.sha256,
+    seconds: (deps.clock.now().getTime() - startedAt.getTime()) / 1000,
+    ...extra,
+    ...(prepared.removedLeftovers.length ? { removedLeftovers: prepared.removedLeftovers } : {}),
+  };
+}
+
+function failedTargetReport(deps: Deps, prepared: PreparedTarget, caught: unknown): TargetReport {
+  const report = failedReport(deps, prepared.target.name, prepared.target.container.name, prepared.startedAt, caught);
+  return prepared.removedLeftovers.length ? { ...report, removedLeftovers: prepared.removedLeftovers } : report;
+}
+
+/**
+ * Without --verify nothing is left to check once a group's dumps are written, so its targets
+ * are finished together: the commits with their manifests in one exec of the output-folder
+ * helper, retention (and the temp files of failed dumps) in another, where finishing them one
+ * by one would take three execs per target.
+ */
+async function finishGroup(
+  deps: Deps,
+  params: BackupParams,
+  outDir: OutDirSession,
+  group: readonly PreparedTarget[],
+  outcomes: ReadonlyMap<PreparedTarget, DumpResult | Error>,
+): Promise<Map<PreparedTarget, TargetReport>> {
+  const reports = new Map<PreparedTarget, TargetReport>();
+  const dumped = group.filter((p) => !(outcomes.get(p) instanceof Error));
+  const dumpOf = (p: PreparedTarget) => outcomes.get(p) as DumpResult;
+  const commits = await outDir
+    .commitMany(
+      dumped.map((p) => ({
+        folder: p.folder,
+        temp: p.tempName,
+        final: p.file,
+        bytes: dumpOf(p).bytes,
+        manifest: manifestOf(deps, params, p, dumpOf(p)),
+      })),
+    )
+    .catch((error: unknown) => dumped.map(() => toDtoolError(error)));
+  const committed = new Map<PreparedTarget, string[]>();
+  for (const [i, p] of dumped.entries()) {
+    const result = commits[i]!;
+    if (result instanceof Error) reports.set(p, failedTargetReport(deps, p, result));
+    else committed.set(p, result);
+  }
+  for (const p of group) {
+    const outcome = outcomes.get(p);
+    if (outcome instanceof Error) reports.set(p, failedTargetReport(deps, p, outcome));
+  }
+  // Retention for the committed; the temp files (and scratch folders) of the others.
+  const now = deps.clock.now();
+  const doomed = new Map(
+    [...committed].map(([p, files]) => [
+      p,
+      params.retention.kind === 'none' ? [] : chooseToPrune(knownArtifacts(files, p.target.name), params.retention, now),
+    ]),
+  );
+  const removals = [
+    ...[...doomed].map(([p, artifacts]) => ({ folder: p.folder, names: artifacts.flatMap((a) => [a.file, `${a.file}${MANIFEST_SUFFIX}`]) })),
+    ...group.filter((p) => !committed.has(p)).map((p) => ({ folder: p.folder, names: [p.tempName, `${p.tempName}.d`] })),
+  ];
+  const removed = await outDir.removeMany(removals).catch((error: unknown) => removals.map(() => toDtoolError(error)));
+  for (const [i, removal] of removals.entries()) {
+    const error = removed[i];
+    if (!error) continue;
+    const p = group.find((q) => q.folder === removal.folder)!;
+    if (committed.has(p)) reports.set(p, failedTargetReport(deps, p, error));
+    else deps.reporter({ type: 'warning', message: `${p.target.name}: could not remove ${p.tempName}: ${error.message}` });
+  }
+  for (const [p] of committed) {
+    if (reports.has(p)) continue;
+    try {
+      const fetched = params.fetchDir ? await fetchArtifact(deps, p.folder, params.fetchDir, p.target.name, p.file, dumpOf(p)) : undefined;
+      reports.set(p, okReport(deps, p, dumpOf(p), { pruned: doomed.get(p)!.map((a) => a.file), ...(fetched ? { fetched } : {}) }));
+    } catch (caught) {
+      reports.set(p, failedTargetReport(deps, p, caught));
+    }
+  }
+  return reports;
+}
+
+/**
+ * With --verify, one target after its dump: commit it, restore it into a throwaway server and
+ * compare, and only then write its manifest (what makes it count), prune and fetch.
+ */
+async function finishVerifiedTarget(
   deps: Deps,
   params: BackupParams,
   credentials: Credentials,
   prepared: PreparedTarget,
   outcome: DumpResult | Error,
 ): Promise<TargetReport> {
-  const { target, folder, file, tempName, startedAt } = prepared;
-  const finalPath = posix.join(folder.path, file);
+  const { target, folder, file, tempName } = prepared;
   let committed = false;
   try {
     if (outcome instanceof Error) throw outcome;
     const dump = outcome;
-    const manifestFor = (): { readonly name: string; readonly content: string } => {
-      const manifest: BackupManifest = {
-        format: 'dtool-backup/1',
-        target: target.name,
-        container: target.container.name,
-        file,
-        bytes: dump.bytes,
-        sha256: dump.sha256,
-        engine: params.engine,
-        compression: params.compression,
-        databases: params.databases ?? 'all',
-        startedAt: startedAt.toISOString(),
-        finishedAt: deps.clock.now().toISOString(),
-        dtoolVersion: DTOOL_VERSION,
-      };
-      return { name: `${file}${MANIFEST_SUFFIX}`, content: `${JSON.stringify(manifest, null, 2)}\n` };
-    };
-    // The helper fsynced the file; the size check, the rename and the folder's fsync happen
-    // beside it. The manifest is what makes the artifact count: written last, atomically, and
-    // only once nothing is left to check: with --verify after the restore, else in the same call.
-    let files = await folder.commit(tempName, file, dump.bytes, params.verify ? undefined : manifestFor());
+    // The helper fsynced the file; the size check, the rename and the folder's fsync happen beside it.
+    await folder.commit(tempName, file, dump.bytes);
     committed = true;
-
-    const verify = params.verify
-      ? await verifyBackup(deps, {
-          artifactPath: finalPath,
-          source: target,
-          credentials,
-          ...(params.databases ? { databases: params.databases } : {}),
-        })
-      : undefined;
-    if (verify && !verify.ok) {
+    const verify = await verifyBackup(deps, {
+      artifactPath: posix.join(folder.path, file),
+      source: target,
+      credentials,
+      ...(params.databases ? { databases: params.databases } : {}),
+    });
+    if (!verify.ok) {
       // No manifest: retention must not count this backup as good, nor restore trust it.
       throw Object.assign(new VerifyFailedError(`restored copy of ${target.name} differs from the source: ${verify.summary}`), { verify });
     }
-    if (files === undefined) {
-      const manifest = manifestFor();
-      files = await folder.writeAtomic(manifest.name, manifest.content);
-    }
+    const manifest = manifestOf(deps, params, prepared, dump);
+    const files = await folder.writeAtomic(manifest.name, manifest.content);
     const pruned = await applyRetention(deps, folder, files, target.name, params.retention);
     const fetched = params.fetchDir ? await fetchArtifact(deps, folder, params.fetchDir, target.name, file, dump) : undefined;
-    deps.reporter({ type: 'target.done', target: target.name, action: 'backup', ok: true, message: file });
-    return {
-      target: target.name,
-      container: target.container.name,
-      status: 'ok',
-      file: finalPath,
-      bytes: dump.bytes,
-      sha256: dump.sha256,
-      seconds: (deps.clock.now().getTime() - startedAt.getTime()) / 1000,
-      ...(verify ? { verify } : {}),
-      pruned,
-      ...(prepared.removedLeftovers.length ? { removedLeftovers: prepared.removedLeftovers } : {}),
-      ...(fetched ? { fetched } : {}),
-    };
+    return okReport(deps, prepared, dump, { verify, pruned, ...(fetched ? { fetched } : {}) });
   } catch (caught) {
-    const report = failedReport(deps, target.name, target.container.name, startedAt, caught);
-    return prepared.removedLeftovers.length ? { ...report, removedLeftovers: prepared.removedLeftovers } : report;
+    return failedTargetReport(deps, prepared, caught);
   } finally {
     // After a commit the temp file is the artifact, and the dump helper removed its scratch
     // folder before it reported success. Otherwise a killed helper's may stay: remove them.
@@ -422,20 +499,28 @@ export async function backup(deps: Deps, params: BackupParams): Promise<BackupRe
 
   const { reference: image } = await deps.images.ensure(MYSQL_TOOLS_IMAGE);
   await using outDir = await openOutDir(deps, image, params.outDir);
+  // Many targets that need not wait for a lock are locked in one exec; waiting ones each wait
+  // on their own, at once (and two targets of one name conflict, as they should, one by one).
+  const names = reachable.map((r) => r.target.name);
+  const lockAtOnce = params.lockWaitMs === 0 && names.length > 1 && new Set(names).size === names.length;
+  const locked = lockAtOnce ? await outDir.lockTargets(names.map((name) => ({ name, what: lockedWhat(params, name) }))) : undefined;
   const prepared = await mapConcurrent(
     resolved,
     8,
-    async (r): Promise<PreparedTarget | TargetReport> => ('status' in r ? r : prepareTarget(deps, params, outDir, r)),
+    async (r): Promise<PreparedTarget | TargetReport> => ('status' in r ? r : prepareTarget(deps, params, outDir, r, locked?.get(r.target.name))),
   );
   const ready = prepared.filter((p): p is PreparedTarget => 'folder' in p);
   const finished = new Map<PreparedTarget, TargetReport>();
   try {
     for (const group of groupByNetwork(ready)) {
       const outcomes = await dumpGroup(deps, params, credentials, image, group);
-      // Without --verify, finishing is a few short steps in the output-folder helper per target:
-      // they need not wait for each other. --verify starts a server per target: --concurrency.
-      await mapConcurrent(group, params.verify ? params.concurrency : FINISH_CONCURRENCY, async (p) =>
-        finished.set(p, await finishTarget(deps, params, credentials, p, outcomes.get(p)!)),
+      if (!params.verify) {
+        for (const [p, report] of await finishGroup(deps, params, outDir, group, outcomes)) finished.set(p, report);
+        continue;
+      }
+      // --verify starts a throwaway server per target: --concurrency of them at once.
+      await mapConcurrent(group, params.concurrency, async (p) =>
+        finished.set(p, await finishVerifiedTarget(deps, params, credentials, p, outcomes.get(p)!)),
       );
     }
   } finally {

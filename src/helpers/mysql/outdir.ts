@@ -107,28 +107,52 @@ function jsonLine<T>(outcome: ExecOutcome, what: string): T {
 export interface TargetFolder extends AsyncDisposable {
   /** The folder on the engine's host. */
   readonly path: string;
+  /** The folder as the outdir session sees it (under its mount). */
+  readonly inside: string;
   /** Its plain names when the lock was taken. */
   readonly files: readonly string[];
   /** Plain file names in the folder. */
   list(): Promise<string[]>;
   /** Removes files and folders by name (rm -rf), then fsyncs the folder. */
   remove(names: readonly string[]): Promise<void>;
-  /**
-   * Renames the fsynced dump `temp` (exactly `bytes` long) to `final`, never over a file, and
-   * fsyncs the folder. With `manifest`, then writes it as `writeAtomic` does, in the same call,
-   * and resolves with the folder's names afterwards.
-   */
-  commit(temp: string, final: string, bytes: number, manifest?: { readonly name: string; readonly content: string }): Promise<string[] | undefined>;
+  /** Renames the fsynced dump `temp` (exactly `bytes` long) to `final`, never over a file, and fsyncs the folder. */
+  commit(temp: string, final: string, bytes: number): Promise<void>;
   /** Writes `name` atomically (temp file, fsync, rename, fsync the folder); resolves with the folder's names afterwards. */
   writeAtomic(name: string, content: string): Promise<string[]>;
   /** A tar stream (archive API) of one file of the folder. */
   archive(name: string): Promise<Readable>;
 }
 
+/** One file step of a batch: `dtool-outdir VERB ARGS…` with `stdin`. */
+export interface BatchStep {
+  readonly args: readonly string[];
+  readonly stdin?: string;
+}
+
 export interface OutDirSession extends AsyncDisposable {
   readonly outDir: string;
   /** Locks `target`'s folder (creating it), waiting up to `waitMs`; LockedError naming the holder otherwise. */
   lockTarget(target: string, options: { readonly waitMs: number; readonly what: string }): Promise<TargetFolder>;
+  /**
+   * `lockTarget` for many targets in one exec, without waiting: each target's folder, or the
+   * error it alone gets. The locks go when every folder is disposed.
+   */
+  lockTargets(targets: readonly { readonly name: string; readonly what: string }[]): Promise<Map<string, TargetFolder | DtoolError>>;
+  /**
+   * Commits many dumps, each with its manifest, in one exec: per item, the folder's names
+   * afterwards, or its own error (as `TargetFolder.commit` would throw it).
+   */
+  commitMany(
+    items: readonly {
+      readonly folder: TargetFolder;
+      readonly temp: string;
+      readonly final: string;
+      readonly bytes: number;
+      readonly manifest: { readonly name: string; readonly content: string };
+    }[],
+  ): Promise<(string[] | DtoolError)[]>;
+  /** Removes names from many folders in one exec (rm -rf, fsync); per item, its own error if any. */
+  removeMany(items: readonly { readonly folder: TargetFolder; readonly names: readonly string[] }[]): Promise<(DtoolError | undefined)[]>;
 }
 
 class HelperOutDir implements OutDirSession {
@@ -225,28 +249,158 @@ class HelperOutDir implements OutDirSession {
         target,
       );
     }
+    return this.#folder(target, parsed.files ?? [], async () => {
+      release();
+      await session.exitCode.catch(() => {});
+    });
+  }
+
+  /** A locked target folder; `release` drops its lock. */
+  #folder(target: string, files: readonly string[], release: () => Promise<void>): TargetFolder {
+    const inside = posix.join(OUTDIR_MOUNT, target);
     const path = posix.join(this.outDir, target);
     return {
       path,
-      files: parsed.files ?? [],
+      inside,
+      files,
       list: async () => (await this.run<{ files: string[] }>(['list', inside], target)).files,
       remove: async (names) => {
         if (names.length > 0) await this.run(['remove', inside, ...names], target);
       },
-      commit: async (temp, final, bytes, manifest) => {
-        const args = ['commit', inside, temp, final, String(bytes), ...(manifest ? [manifest.name] : [])];
-        const outcome = await this.exec(args, manifest?.content);
+      commit: async (temp, final, bytes) => {
+        const outcome = await this.exec(['commit', inside, temp, final, String(bytes)]);
         if (outcome.exitCode === TOOL_EXIT.verificationFailed) throw new VerifyFailedError(`dump of ${target} ${lastLine(outcome.stderr)}`);
         if (outcome.exitCode !== 0) throw this.failure(outcome, target);
-        return manifest ? jsonLine<{ files: string[] }>(outcome, 'commit').files : undefined;
       },
       writeAtomic: async (name, content) => (await this.run<{ files: string[] }>(['manifest', inside, name], target, content)).files,
       archive: (name) => this.#deps.docker.getArchive(this.#id, posix.join(inside, name)),
-      [Symbol.asyncDispose]: async () => {
-        release();
-        await session.exitCode.catch(() => {});
-      },
+      [Symbol.asyncDispose]: release,
     };
+  }
+
+  async lockTargets(targets: readonly { readonly name: string; readonly what: string }[]): Promise<Map<string, TargetFolder | DtoolError>> {
+    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    const stdin = new PassThrough();
+    const dirs = targets.map((t) => posix.join(OUTDIR_MOUNT, t.name));
+    const session = await this.#deps.docker.execStream(this.#id, ['dtool-outdir', 'hold-many', '0', JSON.stringify(owner), ...dirs], { stdin });
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      let seen = '';
+      session.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        if (/^\{"done":true\}$/m.test(seen)) resolve(seen.split('\n'));
+      });
+      session.stdout.on('end', () => resolve(seen.split('\n')));
+      session.stdout.on('error', reject);
+    });
+    const stderr = collectText(session.stderr);
+    type HoldAnswer = { dir?: string; locked?: boolean; holder?: string; files?: string[]; error?: string };
+    const answers = new Map<string, HoldAnswer>();
+    for (const line of lines) {
+      try {
+        const answer = JSON.parse(line) as HoldAnswer;
+        if (answer.dir) answers.set(answer.dir, answer);
+      } catch {
+        // Not an answer line: judged below by what is missing.
+      }
+    }
+    // The locks stay until the last folder holding one is disposed.
+    let holders = [...answers.values()].filter((a) => a.locked === true).length;
+    const releaseAll = async () => {
+      stdin.end();
+      await session.exitCode.catch(() => {});
+    };
+    if (holders === 0) await releaseAll();
+    const results = new Map<string, TargetFolder | DtoolError>();
+    for (const [i, target] of targets.entries()) {
+      const answer = answers.get(dirs[i]!);
+      if (answer?.locked === true) {
+        results.set(
+          target.name,
+          this.#folder(target.name, answer.files ?? [], async () => {
+            if (--holders === 0) await releaseAll();
+          }),
+        );
+      } else if (answer?.locked === false) {
+        const holder = describeLockHolder(Buffer.from(answer.holder ?? '', 'base64').toString('utf8'));
+        results.set(
+          target.name,
+          new LockedError(`${target.what} is locked by another dtool run${holder}`, {
+            hint: 'wait for that run to finish, or give --lock-wait SECONDS',
+          }),
+        );
+      } else if (answer?.error) {
+        results.set(target.name, outDirError(posix.join(this.outDir, target.name), answer.error));
+      } else {
+        results.set(
+          target.name,
+          mysqlHelperError(
+            {
+              helper: 'mysql-outdir',
+              runId: this.#service.runId,
+              exitCode: -1,
+              stdout: lines.join('\n'),
+              stderr: await stderr,
+              outputTruncated: false,
+              durationMs: 0,
+            },
+            target.name,
+          ),
+        );
+      }
+    }
+    return results;
+  }
+
+  /** Many steps in one exec (`dtool-outdir batch`); each step's outcome as if it ran alone. */
+  async runBatch(steps: readonly BatchStep[]): Promise<ExecOutcome[]> {
+    if (steps.length === 0) return [];
+    const input = steps
+      .map((step) => [...step.args, step.stdin === undefined ? '-' : Buffer.from(step.stdin).toString('base64')].join('\t'))
+      .join('\n');
+    const outcome = await this.exec(['batch'], `${input}\n`);
+    if (outcome.exitCode !== 0) throw this.failure(outcome, 'batch');
+    const answers = new Map<number, ExecOutcome>();
+    for (const line of outcome.stdout.split('\n')) {
+      if (!line.trim()) continue;
+      const answer = JSON.parse(line) as { step: number; exit: number; out: unknown; err: string };
+      answers.set(answer.step, {
+        exitCode: answer.exit,
+        stdout: answer.out === null ? '' : `${JSON.stringify(answer.out)}\n`,
+        stderr: Buffer.from(answer.err, 'base64').toString('utf8'),
+      });
+    }
+    return steps.map((_, i) => answers.get(i) ?? { exitCode: -1, stdout: '', stderr: `dtool-outdir batch: no answer for step ${i}` });
+  }
+
+  async commitMany(
+    items: readonly { folder: TargetFolder; temp: string; final: string; bytes: number; manifest: { name: string; content: string } }[],
+  ): Promise<(string[] | DtoolError)[]> {
+    const outcomes = await this.runBatch(
+      items.map((item) => ({
+        args: ['commit', item.folder.inside, item.temp, item.final, String(item.bytes), item.manifest.name],
+        stdin: item.manifest.content,
+      })),
+    );
+    return outcomes.map((outcome, i) => {
+      const target = posix.basename(items[i]!.folder.inside);
+      if (outcome.exitCode === TOOL_EXIT.verificationFailed) return new VerifyFailedError(`dump of ${target} ${lastLine(outcome.stderr)}`);
+      if (outcome.exitCode !== 0) return this.failure(outcome, target);
+      try {
+        return jsonLine<{ files: string[] }>(outcome, 'commit').files;
+      } catch (error) {
+        return error as DtoolError;
+      }
+    });
+  }
+
+  async removeMany(items: readonly { folder: TargetFolder; names: readonly string[] }[]): Promise<(DtoolError | undefined)[]> {
+    const todo = items.filter((item) => item.names.length > 0);
+    const outcomes = await this.runBatch(todo.map((item) => ({ args: ['remove', item.folder.inside, ...item.names] })));
+    return items.map((item) => {
+      const at = todo.indexOf(item);
+      const outcome = at < 0 ? undefined : outcomes[at];
+      return outcome && outcome.exitCode !== 0 ? this.failure(outcome, posix.basename(item.folder.inside)) : undefined;
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -308,39 +308,80 @@ describe('backup: one batch helper per network', () => {
     docker.onExec = async (_id, command, stdin, options) => {
       const mount = options.HostConfig.Mounts!.find((m) => m.Target === '/out')!;
       const local = (path: string) => join(mount.Source!, path.slice('/out'.length));
-      const [tool, verb, dir, ...args] = command;
+      const holder = () => Buffer.from('{"pid":77,"host":"other-host","since":"2026-11-22T15:00:00Z"}').toString('base64');
+      /** One step, as the script answers it; `input` is the step's stdin. */
+      const step = async (
+        verb: string,
+        dir: string,
+        args: readonly string[],
+        input: Buffer,
+      ): Promise<{ stdout?: string; stderr?: string; exitCode?: number }> => {
+        const folder = local(dir);
+        switch (verb) {
+          case 'list':
+            return { stdout: `${JSON.stringify({ files: await plainNames(folder) })}\n` };
+          case 'remove':
+            for (const name of args) await rm(join(folder, name), { recursive: true, force: true });
+            return { stdout: `{"removed":${args.length}}\n` };
+          case 'commit': {
+            const [temp, final, bytes, manifest] = args;
+            const size = (await stat(join(folder, temp!))).size;
+            if (size !== Number(bytes)) return { stderr: `dtool-outdir: is ${size} bytes on disk, the helper wrote ${bytes}\n`, exitCode: 13 };
+            await rename(join(folder, temp!), join(folder, final!));
+            if (manifest === undefined) return { stdout: '{"committed":true}\n' };
+            await writeFile(join(folder, manifest), input);
+            return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
+          }
+          case 'manifest':
+            await writeFile(join(folder, args[0]!), input);
+            return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
+          default:
+            throw new Error(`dtool-outdir ${verb} is not emulated`);
+        }
+      };
+      const [tool, verb, ...rest] = command;
       expect(tool).toBe('dtool-outdir');
-      const folder = local(dir!);
       switch (verb) {
         case 'hold': {
-          if (lockedElsewhere.has(dir!)) {
-            const holder = Buffer.from('{"pid":77,"host":"other-host","since":"2026-11-22T15:00:00Z"}').toString('base64');
-            return { stdout: `{"locked":false,"holder":"${holder}"}\n`, exitCode: 15 };
-          }
-          await mkdir(folder, { recursive: true });
-          await writeFile(join(folder, '.dtool.lock'), args[1]!);
+          const [dir, , owner] = rest;
+          if (lockedElsewhere.has(dir!)) return { stdout: `{"locked":false,"holder":"${holder()}"}\n`, exitCode: 15 };
+          await mkdir(local(dir!), { recursive: true });
+          await writeFile(join(local(dir!), '.dtool.lock'), owner!);
           stdin?.resume();
-          return { stdout: `${JSON.stringify({ locked: true, files: await plainNames(folder) })}\n` };
+          return { stdout: `${JSON.stringify({ locked: true, files: await plainNames(local(dir!)) })}\n` };
         }
-        case 'list':
-          return { stdout: `${JSON.stringify({ files: await plainNames(folder) })}\n` };
-        case 'remove':
-          for (const name of args) await rm(join(folder, name), { recursive: true, force: true });
-          return { stdout: `{"removed":${args.length}}\n` };
-        case 'commit': {
-          const [temp, final, bytes, manifest] = args;
-          const size = (await stat(join(folder, temp!))).size;
-          if (size !== Number(bytes)) return { stderr: `dtool-outdir: is ${size} bytes on disk, the helper wrote ${bytes}\n`, exitCode: 13 };
-          await rename(join(folder, temp!), join(folder, final!));
-          if (manifest === undefined) return { stdout: '{"committed":true}\n' };
-          await writeFile(join(folder, manifest), await readAll(stdin));
-          return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
+        case 'hold-many': {
+          const [, owner, ...dirs] = rest;
+          let stdout = '';
+          for (const dir of dirs) {
+            if (lockedElsewhere.has(dir)) {
+              stdout += `${JSON.stringify({ dir, locked: false, holder: holder() })}\n`;
+              continue;
+            }
+            await mkdir(local(dir), { recursive: true });
+            await writeFile(join(local(dir), '.dtool.lock'), owner!);
+            stdout += `${JSON.stringify({ dir, locked: true, files: await plainNames(local(dir)) })}\n`;
+          }
+          stdin?.resume();
+          return { stdout: `${stdout}{"done":true}\n` };
         }
-        case 'manifest':
-          await writeFile(join(folder, args[0]!), await readAll(stdin));
-          return { stdout: `${JSON.stringify({ written: true, files: await plainNames(folder) })}\n` };
-        default:
-          throw new Error(`dtool-outdir ${verb} is not emulated`);
+        case 'batch': {
+          let stdout = '';
+          const lines = (await readAll(stdin)).toString('utf8').split('\n').filter(Boolean);
+          for (const [n, line] of lines.entries()) {
+            const words = line.split('\t');
+            const input = words.pop()!;
+            const [stepVerb, dir, ...args] = words;
+            const answer = await step(stepVerb!, dir!, args, input === '-' ? Buffer.alloc(0) : Buffer.from(input, 'base64'));
+            const out = answer.stdout?.trim() || 'null';
+            stdout += `{"step":${n},"exit":${answer.exitCode ?? 0},"out":${out},"err":"${Buffer.from(answer.stderr ?? '').toString('base64')}"}\n`;
+          }
+          return { stdout };
+        }
+        default: {
+          const [dir, ...args] = rest;
+          return step(verb!, dir!, args, await readAll(stdin));
+        }
       }
     };
   }
@@ -432,6 +473,26 @@ describe('backup: one batch helper per network', () => {
     });
     expect(dumpHelpers(docker)).toHaveLength(0);
     expect(await readFile(join(target, '.db1-20261101T000000Z.sql.zst.tmp'), 'utf8')).toBe('being written');
+  });
+
+  it('locks many targets in one exec: a target locked elsewhere fails alone, the others are backed up', async () => {
+    lockedElsewhere.add('/out/db1');
+    const { report, docker } = await run(['db1', 'db2'], [runningContainer('db1'), runningContainer('db2')], {
+      stdout: reportLines('db2', { exit: 0, bytes: 4 }),
+      onStart: writeDumps({ db2: 4 }),
+    });
+    expect(report.targets.map((t) => [t.target, t.status, t.error?.code])).toEqual([
+      ['db1', 'failed', 'LOCKED'],
+      ['db2', 'ok', undefined],
+    ]);
+    expect(report.targets[0]!.error?.message).toContain('is locked by another dtool run (pid 77 on other-host');
+    // One exec took both locks, and one more committed db2 with its manifest.
+    const execs = docker.calls
+      .filter((c) => c.method === 'execStream')
+      .map((c) => (c.args[1] as string[]).slice(0, 2).join(' '))
+      .filter((command) => command.startsWith('dtool-outdir'));
+    expect(execs).toEqual(['dtool-outdir hold-many', 'dtool-outdir batch']);
+    expect((await readdir(join(out, 'db2'))).sort()).toEqual(['.dtool.lock', `db2-${STAMP}.sql.zst`, `db2-${STAMP}.sql.zst.manifest.json`]);
   });
 
   it('runs one helper per network: a link on the bridge, the address on a user network', async () => {
