@@ -187,11 +187,16 @@ const tracedDeps = await createDefaultDeps({
       const value = target[prop];
       if (typeof value !== 'function') return value;
       if (prop === 'createContainer')
-        return (options) => target.createContainer({ ...options, Env: [...(options.Env ?? []), 'DTOOL_BACKUP_TIMINGS=1'] });
+        return async (options) => {
+          const id = await target.createContainer({ ...options, Env: [...(options.Env ?? []), 'DTOOL_BACKUP_TIMINGS=1'] });
+          // The dump helper's start, not the output-folder helper's, which starts first.
+          if (options.Labels?.['dtool.helper'] === 'mysql-backup') probe.dumpHelper ??= id;
+          return id;
+        };
       if (prop === 'startContainer')
-        return (...args) => {
-          probe.startCall ??= epoch();
-          return value.apply(target, args);
+        return (id, ...rest) => {
+          if (id === probe.dumpHelper) probe.startCall ??= epoch();
+          return value.apply(target, [id, ...rest]);
         };
       return value.bind(target);
     },
@@ -437,8 +442,8 @@ const context =
   `Ratios: the baseline's time ÷ dtool's (higher is better), except the trivial helper (time ÷ docker run's: lower is better).`;
 const SPANS = [
   ['startup', 'start-up: Node, modules, CLI (empty server: CLI run − in-process run)', () => startup],
-  ['resolve', 'resolve target, lock, create + attach the helper (host)', (c) => c.resolve],
-  ['helperStart', 'helper start: container start until dtool-backup runs', (c) => c.helperStart],
+  ['resolve', 'resolve target; output-folder helper started, target locked; dump helper created + attached', (c) => c.resolve],
+  ['helperStart', 'dump helper start: container start, secrets delivered, until dtool-backup runs', (c) => c.helperStart],
   ['setup', 'dtool-backup: arguments, temp names', (c) => c.setup],
   ['preflight', 'preflight: connect, `SELECT 1`', (c) => c.preflight],
   ['mydumper', 'mydumper: dump into a directory', (c) => c.mydumper],
@@ -448,7 +453,7 @@ const SPANS = [
   ['fsync', 'fsync of the file, beyond the hash', (c) => c.fsync],
   ['verify', 'verify: completion trailer / metadata', (c) => c.verify],
   ['helperExit', 'helper exit: report, container stop and removal', (c) => c.helperExit],
-  ['finish', 'rename + directory fsync, manifest, retention (host)', (c) => c.finish],
+  ['finish', 'commit (rename + folder fsync), manifest, retention: execs in the output-folder helper', (c) => c.finish],
 ];
 const columns = Object.entries(phaseColumns);
 const cell = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(3)} s`);
