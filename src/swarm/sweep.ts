@@ -19,26 +19,35 @@ export async function sweepSwarmOrphans(deps: Pick<Deps, 'docker' | 'owner' | 'p
     const owner = ownerFromLabels(labels);
     return owner !== undefined && ownerState(owner, deps.owner, deps.processes) === 'gone';
   };
-  const services: string[] = [];
-  for (const service of await deps.docker.listServices({ labels: [LABEL_SWARM_JOB] })) {
-    if (!gone(service.labels)) continue;
-    try {
-      await deps.docker.removeService(service.id);
-      services.push(service.name);
-    } catch (error) {
-      deps.reporter({ type: 'warning', message: `could not remove orphaned swarm job ${service.name}: ${(error as Error).message}` });
+  /** Removes the items whose owner is gone; returns their names. A failure is a warning. */
+  const removeGone = async (
+    items: readonly { readonly id: string; readonly name: string; readonly labels: Readonly<Record<string, string>> }[],
+    remove: (id: string) => Promise<void>,
+    what: string,
+  ): Promise<string[]> => {
+    const removed: string[] = [];
+    for (const item of items) {
+      if (!gone(item.labels)) continue;
+      try {
+        await remove(item.id);
+        removed.push(item.name);
+      } catch (error) {
+        deps.reporter({ type: 'warning', message: `could not remove orphaned ${what} ${item.name}: ${(error as Error).message}` });
+      }
     }
-  }
-  const secrets: string[] = [];
-  for (const secret of await deps.docker.listSecrets({ labels: [LABEL_SWARM_JOB] })) {
-    if (!gone(secret.labels)) continue;
-    try {
-      await deps.docker.removeSecret(secret.id);
-      secrets.push(secret.name);
-    } catch (error) {
-      deps.reporter({ type: 'warning', message: `could not remove orphaned swarm secret ${secret.name}: ${(error as Error).message}` });
-    }
-  }
+    return removed;
+  };
+  // Services first: Swarm refuses to remove a secret a service still uses.
+  const services = await removeGone(
+    await deps.docker.listServices({ labels: [LABEL_SWARM_JOB] }),
+    (id) => deps.docker.removeService(id),
+    'swarm job',
+  );
+  const secrets = await removeGone(
+    await deps.docker.listSecrets({ labels: [LABEL_SWARM_JOB] }),
+    (id) => deps.docker.removeSecret(id),
+    'swarm secret',
+  );
   if (services.length > 0 || secrets.length > 0) {
     deps.reporter({
       type: 'warning',

@@ -85,6 +85,11 @@ export function knownArtifacts(files: readonly string[], target: string): KnownA
   return artifacts;
 }
 
+/** The artifacts retention removes from a target folder holding `files`. */
+function doomedBy(policy: RetentionPolicy, files: readonly string[], target: string, now: Date): KnownArtifact[] {
+  return policy.kind === 'none' ? [] : chooseToPrune(knownArtifacts(files, target), policy, now);
+}
+
 /** `files`: the folder's names once the new manifest is written. */
 async function applyRetention(
   deps: Deps,
@@ -93,8 +98,7 @@ async function applyRetention(
   target: string,
   policy: RetentionPolicy,
 ): Promise<string[]> {
-  if (policy.kind === 'none') return [];
-  const doomed = chooseToPrune(knownArtifacts(files, target), policy, deps.clock.now());
+  const doomed = doomedBy(policy, files, target, deps.clock.now());
   await folder.remove(doomed.flatMap((a) => [a.file, `${a.file}${MANIFEST_SUFFIX}`]));
   return doomed.map((a) => a.file);
 }
@@ -395,12 +399,7 @@ async function finishGroup(
   }
   // Retention for the committed; the temp files (and scratch folders) of the others.
   const now = deps.clock.now();
-  const doomed = new Map(
-    [...committed].map(([p, files]) => [
-      p,
-      params.retention.kind === 'none' ? [] : chooseToPrune(knownArtifacts(files, p.target.name), params.retention, now),
-    ]),
-  );
+  const doomed = new Map([...committed].map(([p, files]) => [p, doomedBy(params.retention, files, p.target.name, now)]));
   const removals = [
     ...[...doomed].map(([p, artifacts]) => ({ folder: p.folder, names: artifacts.flatMap((a) => [a.file, `${a.file}${MANIFEST_SUFFIX}`]) })),
     ...group.filter((p) => !committed.has(p)).map((p) => ({ folder: p.folder, names: [p.tempName, `${p.tempName}.d`] })),

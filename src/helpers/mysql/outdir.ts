@@ -234,13 +234,7 @@ class HelperOutDir implements OutDirSession {
       release();
       const exitCode = await session.exitCode.catch(() => -1);
       if (exitCode === TOOL_EXIT.locked || parsed.locked === false) {
-        const holder = describeLockHolder(Buffer.from(parsed.holder ?? '', 'base64').toString('utf8'));
-        const waited = options.waitMs ? ` (waited ${waitSeconds}s)` : '';
-        throw new LockedError(`${options.what} is locked by another dtool run${holder}${waited}`, {
-          hint: options.waitMs
-            ? 'that run is still going; wait longer, or let it finish'
-            : 'wait for that run to finish, or give --lock-wait SECONDS',
-        });
+        throw heldElsewhere(options.what, parsed.holder, options.waitMs ? waitSeconds : 0);
       }
       const errorText = await stderr;
       if (exitCode === TOOL_EXIT.usage) throw outDirError(posix.join(this.outDir, target), errorText);
@@ -321,13 +315,7 @@ class HelperOutDir implements OutDirSession {
           }),
         );
       } else if (answer?.locked === false) {
-        const holder = describeLockHolder(Buffer.from(answer.holder ?? '', 'base64').toString('utf8'));
-        results.set(
-          target.name,
-          new LockedError(`${target.what} is locked by another dtool run${holder}`, {
-            hint: 'wait for that run to finish, or give --lock-wait SECONDS',
-          }),
-        );
+        results.set(target.name, heldElsewhere(target.what, answer.holder, 0));
       } else if (answer?.error) {
         results.set(target.name, outDirError(posix.join(this.outDir, target.name), answer.error));
       } else {
@@ -406,6 +394,14 @@ class HelperOutDir implements OutDirSession {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#service[Symbol.asyncDispose]();
   }
+}
+
+/** `what` is locked by another run: the error names that run (`holder`: the lock file, base64) and how long this one waited. */
+function heldElsewhere(what: string, holder: string | undefined, waitedSeconds: number): LockedError {
+  const named = describeLockHolder(Buffer.from(holder ?? '', 'base64').toString('utf8'));
+  return new LockedError(`${what} is locked by another dtool run${named}${waitedSeconds ? ` (waited ${waitedSeconds}s)` : ''}`, {
+    hint: waitedSeconds ? 'that run is still going; wait longer, or let it finish' : 'wait for that run to finish, or give --lock-wait SECONDS',
+  });
 }
 
 /** The last line of a dtool-outdir stderr, without the program's name. */
