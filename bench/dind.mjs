@@ -29,11 +29,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median, writeSection } from './lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { createDefaultDeps } = await import(join(root, 'dist/index.js'));
@@ -72,12 +73,6 @@ const quiet = (...args) => {
 };
 const q = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 const lines = (text) => text.split('\n').filter(Boolean);
-const median = (xs) => {
-  const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!sorted.length) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const now = () => performance.now();
 const since = (start) => (performance.now() - start) / 1000;
 const s = (seconds, digits = 1) => (Number.isFinite(seconds) ? `${seconds.toFixed(digits)} s` : '–');
@@ -525,8 +520,5 @@ the seed's way: each command):
 ${spanTable}
 <!-- dind:end -->`;
 console.log(`\n${table}\n\n${spanTable}\n`);
-const path = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
-const current = readFileSync(path, 'utf8');
-const markers = /<!-- dind:start -->[\s\S]*<!-- dind:end -->/;
-writeFileSync(path, markers.test(current) ? current.replace(markers, section) : `${current.trimEnd()}\n\n## Docker-in-Docker builds\n\n${section}\n`);
+const path = writeSection(root, 'dind', section, 'Docker-in-Docker builds');
 log(`wrote ${path}; ${Math.round(benchSeconds)} s`);

@@ -19,14 +19,15 @@
  * BENCH_DNS_PORT (host port of dtool's server, default 15353; the script's servers the next two),
  * BENCH_DOC (the file whose section is rewritten, default BENCHMARKS.md).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runBounded, writeSection } from './lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const lib = await import(join(root, 'dist/index.js'));
@@ -81,22 +82,7 @@ const ms = (value) => `${Math.round(value)} ms`;
 
 /** A child process run asynchronously (so that a query loop keeps running), bounded in time. */
 function run(cmd, args, { timeoutSeconds = 180, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutSeconds * 1000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
-      else resolve({ stdout, stderr, seconds });
-    });
-  });
+  return runBounded(cmd, args, { timeoutSeconds, ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 // ---- cleanup: only what this run created ----------------------------------------------------
@@ -648,11 +634,5 @@ Where the time goes in a swap (in-process runs, engine calls timed; see \`swapSp
 ${spanTable}
 <!-- recipes:end -->`;
 console.log(`\n${table}\n\n${stepTable}\n\n${spanTable}\n`);
-const path = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
-const current = readFileSync(path, 'utf8');
-const markers = /<!-- recipes:start -->[\s\S]*<!-- recipes:end -->/;
-writeFileSync(
-  path,
-  markers.test(current) ? current.replace(markers, section) : `${current.trimEnd()}\n\n## Recipes and the two-pass DNS rebuild\n\n${section}\n`,
-);
+const path = writeSection(root, 'recipes', section, 'Recipes and the two-pass DNS rebuild');
 log(`wrote ${path}; ${Math.round(benchSeconds)} s`);

@@ -20,12 +20,13 @@
  * (data per server, default 40), BENCH_DOC (the file whose section is rewritten, default
  * BENCHMARKS.md).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median, runBounded, writeSection } from './lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const ROUNDS = Math.max(5, Number(process.env.BENCH_REMOTE_ROUNDS ?? 7));
@@ -128,31 +129,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** A child process, bounded in time; resolves with its output and wall time. */
-function run(cmd, args, env, { timeoutSeconds = 300 } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutSeconds * 1000);
-    child.on('error', (error) => {
-      children.delete(child);
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      children.delete(child);
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
-      else resolve({ stdout, stderr, seconds });
-    });
-  });
-}
+/** A child process on `env`'s engine, bounded in time; resolves with its output and wall time. */
+const run = (cmd, args, env, { timeoutSeconds = 300 } = {}) => runBounded(cmd, args, { env, timeoutSeconds, children });
 
 // ---- the two servers, the same rows -----------------------------------------------------------
 const sqlIn = (engine, statements) => docker(engine, 'exec', SERVER, 'mariadb', '--batch', '--skip-column-names', '-e', statements);
@@ -280,12 +258,7 @@ for (let round = 0; round < ROUNDS; round++) {
 load.after = loadNow();
 
 // ---- the table ---------------------------------------------------------------------------------------
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const _sorted = (xs) => [...xs].sort((a, b) => a - b);
 const secs = (x) => `${x.toFixed(2)} s`;
 const spread = (xs) => `${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})`;
 const row = (what, a, b, target, reference = false) => {
@@ -362,15 +335,7 @@ ${notes.join('\n')}
 <!-- remote:end -->`;
 
 console.log(`\n${table}\n\n${notes.join('\n')}\n`);
-const doc = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
-const current = readFileSync(doc, 'utf8');
-const markers = /<!-- remote:start -->[\s\S]*<!-- remote:end -->/;
-writeFileSync(
-  doc,
-  markers.test(current)
-    ? current.replace(markers, section)
-    : `${current.trimEnd()}\n\n## Backup through a TLS remote engine against the same backup on the local engine\n\n${section}\n`,
-);
+const doc = writeSection(root, 'remote', section, 'Backup through a TLS remote engine against the same backup on the local engine');
 log(`wrote ${doc}`);
 cleanup();
 console.log(`total bench time: ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);

@@ -1,34 +1,8 @@
 #!/usr/bin/env node
-/**
- * make bench, swarm rows: a global Swarm job on the 3 nodes of the local swarm (scripts/swarm.sh)
- * against the same helper run serially on each node's engine (DOCKER_HOST=<node socket>), in
- * the same run, round-robin. Writes its table between the `swarm` markers of BENCHMARKS.md.
- * Ratios, never timed asserts. Target: the swarm job ≥ 2× faster than the serial runs.
- *
- *  (a) `dtool host info --swarm --json` (DOCKER_HOST = the manager) against `dtool host info
- *      --json` run against each node's engine in turn: fixed costs only, no per-node work;
- *  (b) `dtool logrotate --swarm --path DIR/*.log --force` against `dtool logrotate
- *      --volumes-from <a container on the node that bind-mounts DIR> --path DIR/*.log --mode
- *      copytruncate --force` on each node in turn: per-node work (copy a big log, truncate it,
- *      gzip the previous rotation: delaycompress, dtool's default). Before every timed run the
- *      logs are seeded again identically on every node (untimed): DIR/app.log and DIR/app.log.1
- *      are copies of one deterministic file generated on each node (its sha256 checked equal).
- *
- * Plus where the swarm job's time goes: in-process `hostInfoOnSwarm` runs with the engine calls
- * timed through a proxy (manager and node engines), and the tasks' own timestamps.
- *
- * It creates, on each node, only: /var/tmp/dtool-bench-swarm (the seed), /var/log/dtool-bench-swarm
- * (the logs), a container `dtool-bench-swarm-logs` (`sleep`, the serial way's target), and the two
- * logrotate state volumes its runs create; it removes all of them at the end. Every loop is bounded.
- *
- * Env: BENCH_SWARM_ROUNDS (default 5, at least 5), BENCH_SWARM_LOG_MB (size of each seeded log,
- * default 48), BENCH_DOC (the file whose section is rewritten, default BENCHMARKS.md).
- */
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median, runBounded, writeSection } from './lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const ROUNDS = Math.max(5, Number(process.env.BENCH_SWARM_ROUNDS ?? 5));
@@ -47,33 +21,11 @@ const log = (message) => process.stderr.write(`bench swarm: ${message}\n`);
 
 /** Children started by this bench, by pid (only those are ever signalled). */
 const children = new Set();
-/** A child process, bounded in time; resolves with its output and wall time. */
+/** A child process, bounded in time, with `env` over this one's (undefined: unset). */
 function run(cmd, args, { env = {}, timeoutSeconds = 300, allowFailure = false } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const childEnv = { ...process.env, ...env };
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutSeconds * 1000);
-    child.on('error', (error) => {
-      children.delete(child);
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      children.delete(child);
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (code !== 0 && !allowFailure)
-        reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
-      else resolve({ stdout, stderr, seconds, code });
-    });
-  });
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  return runBounded(cmd, args, { env: childEnv, timeoutSeconds, allowFailure, children });
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
@@ -90,12 +42,7 @@ const onNode = async (node, script) => (await hostDocker(['exec', node, 'sh', '-
 const nodeDocker = async (node, args, options = {}) => (await run('docker', args, { ...options, env: { DOCKER_HOST: address(node) } })).stdout.trim();
 const dtool = (node, args) => run('node', [CLI, ...args], { env: { DOCKER_HOST: address(node) } });
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const _sorted = (xs) => [...xs].sort((a, b) => a - b);
 const secs = (s) => `${s.toFixed(2)} s`;
 const ms = (s) => `${Math.round(s * 1000)} ms`;
 const loadNow = () =>
@@ -378,13 +325,5 @@ ${spanTable}
 <!-- swarm:end -->`;
 
 console.log(`\n${table}\n\n${spanTable}\n\n${notes.join('\n')}\n`);
-const doc = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
-const current = readFileSync(doc, 'utf8');
-const markers = /<!-- swarm:start -->[\s\S]*<!-- swarm:end -->/;
-writeFileSync(
-  doc,
-  markers.test(current)
-    ? current.replace(markers, section)
-    : `${current.trimEnd()}\n\n## A global Swarm job against the same helper node by node\n\n${section}\n`,
-);
+const doc = writeSection(root, 'swarm', section, 'A global Swarm job against the same helper node by node');
 log(`wrote ${doc}`);

@@ -1,36 +1,10 @@
 #!/usr/bin/env node
-/**
- * make bench, sysctl and host-info rows: `dtool sysctl set` and `dtool host info` against the
- * same helpers run by hand with `docker run --rm`, measured round-robin in the same run on this
- * machine. Writes its table between the `sysctl` markers of BENCHMARKS.md. Ratios, never timed
- * asserts.
- *
- *  1. setting 4 host keys: `sysctlSet` in-process (from dist) and the whole CLI
- *     (`dtool --allow host-sysctl sysctl set … --state-dir TMP`), against `docker run --rm` of the
- *     same dtool/host image by hand with the same least-privilege settings (`dtool-sysctl set`),
- *     and against the capability-profile equivalent of `--privileged … sysctl -w` (`--cap-add ALL
- *     --cap-drop SYS_RESOURCE --security-opt systempaths=unconfined`, `sh -c 'echo v > /proc/sys/…'`);
- *  2. `hostInfo` in-process and `dtool host info --path /tmp --json`, against `docker run --rm` of
- *     the image's `dtool-host-info` with the same mounts.
- *
- * SAFETY: this changes the host's real kernel settings, and only these four harmless keys:
- * vm.swappiness, vm.max_map_count, net.core.somaxconn, fs.file-max. Each run flips all four
- * between the original value and original+1 (original−1 where +1 would leave the key's range).
- * The originals are read from /proc/sys at the start and written back directly from Node in a
- * `finally`, on exit, on SIGINT/SIGTERM/SIGHUP and on an uncaught exception or rejection; they
- * are also kept in /tmp/dtool-bench-sysctl.originals.json while the bench runs, so that a run
- * killed outright (SIGKILL) is repaired by the next one. The last lines printed are the check
- * that all four are back.
- *
- * Env: BENCH_SYSCTL_RUNS (timed runs per method, default 15, at least 10),
- * BENCH_DOC (the file whose section is rewritten, default BENCHMARKS.md).
- */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median, runBounded, writeSection } from './lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const RUNS = Math.max(10, Number(process.env.BENCH_SYSCTL_RUNS ?? 15));
@@ -162,29 +136,7 @@ process.on('unhandledRejection', (error) => {
 
 // ---- measuring -------------------------------------------------------------------------------
 /** A child process, bounded in time; resolves with its output and wall time. */
-function run(cmd, args, { timeoutSeconds = 60 } = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutSeconds * 1000);
-    child.on('error', (error) => {
-      children.delete(child);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      children.delete(child);
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`));
-      else resolve({ stdout, stderr, seconds });
-    });
-  });
-}
+const run = (cmd, args, { timeoutSeconds = 60 } = {}) => runBounded(cmd, args, { timeoutSeconds, children });
 const quietRun = async (cmd, args) => {
   try {
     return (await run(cmd, args)).stdout.trim();
@@ -193,11 +145,6 @@ const quietRun = async (cmd, args) => {
   }
 };
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 const p90 = (xs) => {
   const s = sorted(xs);
   return s.length === 0 ? Number.NaN : s[Math.ceil(0.9 * s.length) - 1];
@@ -573,15 +520,7 @@ ${checkLine}
 <!-- sysctl:end -->`;
 
 console.log(`\n${table}\n\n${spanTable}\n\n${notes.join('\n')}\n`);
-const doc = process.env.BENCH_DOC ?? join(root, 'BENCHMARKS.md');
-const current = readFileSync(doc, 'utf8');
-const markers = /<!-- sysctl:start -->[\s\S]*<!-- sysctl:end -->/;
-writeFileSync(
-  doc,
-  markers.test(current)
-    ? current.replace(markers, section)
-    : `${current.trimEnd()}\n\n## sysctl set and host info against the same helpers by hand\n\n${section}\n`,
-);
+const doc = writeSection(root, 'sysctl', section, 'sysctl set and host info against the same helpers by hand');
 log(`wrote ${doc}`);
 finish();
 const after = restoreCheck();
